@@ -1,0 +1,10 @@
+//! # credithub-node
+//!
+//! The credithub node: its RocksDB [`store`] with the always-current digest index,
+//! and the [`import`] of national 双公示 files.
+
+pub mod clock;
+
+pub mod store;
+
+pub use store::{Store, StoreError, StoreOptions};

@@ -1,0 +1,187 @@
+//! Queries of the digest (Merkle) index: roots, the cells of any trie node and its
+//! children, and the items below a small subtree.
+//!
+//! Levels 0, 2 and 4 of each partition's 16-ary trie are stored (so a write touches
+//! three nodes plus the store-wide cell); level 1 and 3 cells are the sums of 16
+//! stored cells one level down, and cells below level 4 are computed from the records
+//! of that (small) range. A level-4 node of a partition of N records covers about
+//! N / 65 536 of them.
+
+use credithub_protocol::codec;
+use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId, FANOUT};
+use rocksdb::{Direction, IteratorMode, ReadOptions};
+
+use super::keys;
+use super::{Result, Store};
+
+/// Trie levels whose cells are stored (the root is stored under its own key).
+pub const STORED_LEVELS: [u8; 3] = [0, 2, 4];
+/// The deepest stored level.
+pub const LEAF_LEVEL: u8 = 4;
+
+/// A digest-index request the store cannot answer as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    /// The subtree holds more items than the caller's limit.
+    #[error("subtree {path} of {partition} holds more than {limit} items; ask for its children")]
+    TooLarge {
+        /// The partition.
+        partition: PartitionId,
+        /// The subtree.
+        path: NodePath,
+        /// The caller's limit.
+        limit: usize,
+    },
+    /// The node has no children (it is at the deepest level).
+    #[error("node {0} is at the deepest level and has no children")]
+    NoChildren(NodePath),
+}
+
+impl Store {
+    fn read_cell(&self, key: &[u8]) -> Result<Cell> {
+        let cf = self.cf(keys::CF_DIGEST);
+        match self.db.get_pinned_cf(cf, key).map_err(|e| self.db_err(e))? {
+            None => Ok(Cell::EMPTY),
+            Some(v) => Cell::from_bytes(&v)
+                .ok_or_else(|| self.corrupt("digest cell", format!("key {}", hex::encode(key)))),
+        }
+    }
+
+    /// The cell summarising the whole store (every partition).
+    pub fn store_root(&self) -> Result<Cell> {
+        self.read_cell(keys::STORE_ROOT_KEY)
+    }
+
+    /// The root cell of one partition (empty if the partition holds nothing).
+    pub fn partition_root(&self, p: &PartitionId) -> Result<Cell> {
+        self.read_cell(&keys::root_key(p))
+    }
+
+    /// Every partition that has ever held a record, with its root cell, in key order.
+    pub fn partitions(&self) -> Result<Vec<(PartitionId, Cell)>> {
+        let cf = self.cf(keys::CF_DIGEST);
+        let start = keys::root_prefix();
+        let mut out = Vec::new();
+        for entry in self.db.iterator_cf(cf, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let Some(p) = keys::partition_of_root_key(&k) else { break };
+            let cell = Cell::from_bytes(&v)
+                .ok_or_else(|| self.corrupt("digest cell", format!("root of {p}")))?;
+            out.push((p, cell));
+        }
+        Ok(out)
+    }
+
+    /// The cell of any trie node of a partition.
+    pub fn node_cell(&self, p: &PartitionId, path: NodePath) -> Result<Cell> {
+        match path.level() {
+            0 => self.partition_root(p),
+            l if STORED_LEVELS.contains(&l) => self.read_cell(&keys::node_key(p, path)),
+            l if l < LEAF_LEVEL => {
+                let mut sum = Cell::EMPTY;
+                for c in self.stored_children(p, path)? {
+                    sum.add(&c);
+                }
+                Ok(sum)
+            }
+            _ => {
+                let mut sum = Cell::EMPTY;
+                self.for_each_item(p, path, |item| {
+                    sum.insert(item);
+                    true
+                })?;
+                Ok(sum)
+            }
+        }
+    }
+
+    /// The cells of the 16 children of a node, in order.
+    pub fn children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT]> {
+        let child_level = path.level() + 1;
+        if child_level > credithub_protocol::digest::MAX_LEVEL {
+            return Err(IndexError::NoChildren(path).into());
+        }
+        if STORED_LEVELS.contains(&child_level) {
+            return self.stored_children(p, path);
+        }
+        if child_level < LEAF_LEVEL {
+            // Sum each child's 16 stored grandchildren.
+            let mut out = [Cell::EMPTY; FANOUT];
+            for (i, slot) in out.iter_mut().enumerate() {
+                if let Some(child) = path.child(i) {
+                    for c in self.stored_children(p, child)? {
+                        slot.add(&c);
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let mut out = [Cell::EMPTY; FANOUT];
+        self.for_each_item(p, path, |item| {
+            let child = NodePath::of(&item.id, child_level);
+            out[(child.prefix() & (FANOUT as u64 - 1)) as usize].insert(item);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// The stored cells of the 16 children of `path` (whose level must be stored),
+    /// read with one range scan.
+    fn stored_children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT]> {
+        let mut out = [Cell::EMPTY; FANOUT];
+        let (Some(first), Some(last)) = (path.child(0), path.child(FANOUT - 1)) else {
+            return Err(IndexError::NoChildren(path).into());
+        };
+        let start = keys::node_key(p, first);
+        let end = keys::prefix_end(&keys::node_key(p, last)).unwrap_or_default();
+        let cf = self.cf(keys::CF_DIGEST);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let Some((_, child)) = keys::parse_node_key(&k) else { break };
+            let cell = Cell::from_bytes(&v)
+                .ok_or_else(|| self.corrupt("digest cell", format!("{p} node {child}")))?;
+            out[(child.prefix() & (FANOUT as u64 - 1)) as usize] = cell;
+        }
+        Ok(out)
+    }
+
+    /// The items (id, version, digest) below a node, in id order, if there are at most
+    /// `limit` of them.
+    pub fn items(&self, p: &PartitionId, path: NodePath, limit: usize) -> Result<Vec<DigestItem>> {
+        let mut out = Vec::new();
+        let mut too_many = false;
+        self.for_each_item(p, path, |item| {
+            if out.len() == limit {
+                too_many = true;
+                return false;
+            }
+            out.push(*item);
+            true
+        })?;
+        if too_many {
+            return Err(IndexError::TooLarge { partition: *p, path, limit }.into());
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for each item below a node, in id order, until it returns false.
+    pub fn for_each_item(&self, p: &PartitionId, path: NodePath, mut f: impl FnMut(&DigestItem) -> bool) -> Result<()> {
+        let (start, end) = keys::record_range(p, path);
+        let cf = self.cf(keys::CF_RECORDS);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let key = credithub_protocol::RecordKey::from_bytes(&k)
+                .map_err(|e| self.corrupt("record key", e.to_string()))?;
+            let header = codec::read_header(&v).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            let item = DigestItem { id: key.id, version: header.version, digest: header.digest };
+            if !f(&item) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! The node's RocksDB store: records, the subject index, the digest (Merkle) index and
+//! metadata, each in its own column family (layouts in [`keys`]).
+//!
+//! Every change of a record — insert, update or tombstone — writes the record, its
+//! subject-index entries and its digest-index deltas in **one atomic `WriteBatch`**
+//! ([`write`]). The digest index is therefore never rebuilt in bulk and never lags
+//! behind the records; [`verify`] recomputes it from the records to prove it.
+
+pub mod index;
+pub mod keys;
+pub mod merge;
+pub mod read;
+pub mod verify;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use credithub_protocol::DivisionCode;
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, DB};
+
+pub use index::{IndexError, LEAF_LEVEL, STORED_LEVELS};
+pub use verify::{VerifyProblem, VerifyReport};
+pub use write::{ApplyStats, RemoteOutcome, WriteOutcome};
+
+/// The on-disk format of this build; a store written by another format is refused.
+pub const STORE_FORMAT: u32 = 1;
+
+const META_FORMAT: &[u8] = b"format";
+const META_JURISDICTION: &[u8] = b"jurisdiction";
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB reported an error.
+    #[error("store at {path}: {source}")]
+    Db {
+        /// The store's directory.
+        path: PathBuf,
+        /// RocksDB's error.
+        source: rocksdb::Error,
+    },
+    /// The directory holds no store and no jurisdiction was given to create one.
+    #[error("no store at {0} (give a jurisdiction to create one)")]
+    Missing(PathBuf),
+    /// The store belongs to another jurisdiction than the one given.
+    #[error("store at {path} belongs to jurisdiction {stored}, not {given}")]
+    JurisdictionMismatch {
+        /// The store's directory.
+        path: PathBuf,
+        /// The jurisdiction recorded in the store.
+        stored: DivisionCode,
+        /// The jurisdiction asked for.
+        given: DivisionCode,
+    },
+    /// The store was written in a format this build does not read.
+    #[error("store at {path} has format {found}; this build reads format {STORE_FORMAT}")]
+    Format {
+        /// The store's directory.
+        path: PathBuf,
+        /// The format found.
+        found: String,
+    },
+    /// A stored value is damaged.
+    #[error("store at {path}: corrupt {what}: {detail}")]
+    Corrupt {
+        /// The store's directory.
+        path: PathBuf,
+        /// Which kind of value.
+        what: &'static str,
+        /// What is wrong, including the key.
+        detail: String,
+    },
+    /// A request the store cannot serve as asked.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// The result type of store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Tuning of the store; the defaults suit a node on a small machine (2 cores, a few
+/// hundred MB of memory for the store).
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Shared block cache, in bytes.
+    pub block_cache_bytes: usize,
+    /// Memtable size per column family, in bytes.
+    pub write_buffer_bytes: usize,
+    /// Whether each write batch is synced to disk before it is acknowledged.
+    pub sync_writes: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { block_cache_bytes: 64 << 20, write_buffer_bytes: 32 << 20, sync_writes: false }
+    }
+}
+
+/// A node's store. Reads may run concurrently; writes are serialised internally.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    jurisdiction: DivisionCode,
+    write_lock: Mutex<()>,
+    sync_writes: bool,
+}
+
+impl Store {
+    /// Opens the store in `path`. With `jurisdiction`, a missing store is created for
+    /// it and an existing one must belong to it; without, the store must exist.
+    pub fn open(path: &Path, jurisdiction: Option<DivisionCode>) -> Result<Store> {
+        Self::open_with(path, jurisdiction, &StoreOptions::default())
+    }
+
+    /// [`open`](Self::open) with explicit tuning.
+    pub fn open_with(path: &Path, jurisdiction: Option<DivisionCode>, opts: &StoreOptions) -> Result<Store> {
+        let exists = path.join("CURRENT").exists();
+        if !exists && jurisdiction.is_none() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let db_err = |source| StoreError::Db { path: path.to_path_buf(), source };
+        let cache = Cache::new_lru_cache(opts.block_cache_bytes);
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_bytes_per_sync(1 << 20);
+        db_opts.set_keep_log_file_num(5);
+        let cfs = keys::ALL_CFS.iter().map(|&name| {
+            let mut cf = Options::default();
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            table.set_bloom_filter(10.0, false);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            cf.set_block_based_table_factory(&table);
+            cf.set_write_buffer_size(opts.write_buffer_bytes);
+            cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            cf.set_level_compaction_dynamic_level_bytes(true);
+            if name == keys::CF_DIGEST {
+                cf.set_merge_operator_associative(merge::NAME, merge::cell_add);
+            }
+            ColumnFamilyDescriptor::new(name, cf)
+        });
+        let db = DB::open_cf_descriptors(&db_opts, path, cfs).map_err(db_err)?;
+        let mut store = Store {
+            db,
+            path: path.to_path_buf(),
+            jurisdiction: DivisionCode::NATIONAL,
+            write_lock: Mutex::new(()),
+            sync_writes: opts.sync_writes,
+        };
+        store.jurisdiction = store.check_meta(jurisdiction)?;
+        Ok(store)
+    }
+
+    fn check_meta(&self, given: Option<DivisionCode>) -> Result<DivisionCode> {
+        let meta = self.cf(keys::CF_META);
+        let format = self.db.get_cf(meta, META_FORMAT).map_err(|e| self.db_err(e))?;
+        let stored = self.db.get_cf(meta, META_JURISDICTION).map_err(|e| self.db_err(e))?;
+        match (format, stored) {
+            (None, None) => {
+                let j = given.ok_or_else(|| StoreError::Missing(self.path.clone()))?;
+                let mut batch = rocksdb::WriteBatch::default();
+                batch.put_cf(meta, META_FORMAT, STORE_FORMAT.to_string());
+                batch.put_cf(meta, META_JURISDICTION, j.to_string());
+                self.db.write(batch).map_err(|e| self.db_err(e))?;
+                Ok(j)
+            }
+            (Some(format), Some(stored)) => {
+                let format = String::from_utf8_lossy(&format).into_owned();
+                if format != STORE_FORMAT.to_string() {
+                    return Err(StoreError::Format { path: self.path.clone(), found: format });
+                }
+                let text = String::from_utf8_lossy(&stored).into_owned();
+                let stored = DivisionCode::parse(&text).map_err(|e| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    what: "metadata",
+                    detail: format!("jurisdiction {text:?}: {e}"),
+                })?;
+                match given {
+                    Some(g) if g != stored => {
+                        Err(StoreError::JurisdictionMismatch { path: self.path.clone(), stored, given: g })
+                    }
+                    _ => Ok(stored),
+                }
+            }
+            _ => Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                what: "metadata",
+                detail: "format or jurisdiction entry missing".into(),
+            }),
+        }
+    }
+
+    /// The jurisdiction this store belongs to (the origin of its local records).
+    pub fn jurisdiction(&self) -> DivisionCode {
+        self.jurisdiction
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying database, for operations such as checkpoints and statistics.
+    pub fn db(&self) -> &DB {
+        &self.db
+    }
+
+    fn cf(&self, name: &str) -> &ColumnFamily {
+        // The families are created on open; a missing one is a programming error.
+        self.db.cf_handle(name).unwrap_or_else(|| panic!("column family {name} is opened with the store"))
+    }
+
+    fn db_err(&self, source: rocksdb::Error) -> StoreError {
+        StoreError::Db { path: self.path.clone(), source }
+    }
+
+    fn corrupt(&self, what: &'static str, detail: String) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), what, detail }
+    }
+
+    /// Flushes memtables to disk (used before backups and in tests).
+    pub fn flush(&self) -> Result<()> {
+        for name in keys::ALL_CFS {
+            self.db.flush_cf(self.cf(name)).map_err(|e| self.db_err(e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

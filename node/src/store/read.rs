@@ -1,0 +1,130 @@
+//! Reads: a record by key, every record about a subject, scans by origin and kind.
+
+use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::record::{Record, RecordKey, RecordKind, KEY_LEN};
+use credithub_protocol::{DivisionCode, SubjectId};
+use rocksdb::{Direction, IteratorMode, ReadOptions};
+
+use super::keys;
+use super::{Result, Store};
+
+/// Which records a scan visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// Records whose origin lies inside this jurisdiction (national: all).
+    pub origin: DivisionCode,
+    /// Only this kind, if given.
+    pub kind: Option<RecordKind>,
+    /// Whether tombstones are included.
+    pub tombstones: bool,
+}
+
+impl Store {
+    /// The current version of a record in encoded form (tombstones included).
+    pub fn get_encoded(&self, key: &RecordKey) -> Result<Option<EncodedRecord>> {
+        let cf = self.cf(keys::CF_RECORDS);
+        let value = self.db.get_cf(cf, key.to_bytes()).map_err(|e| self.db_err(e))?;
+        Ok(value.map(|bytes| EncodedRecord { key: *key, bytes }))
+    }
+
+    /// The current version of a record, decoded and its digest checked (tombstones included).
+    pub fn get(&self, key: &RecordKey) -> Result<Option<Record>> {
+        match self.get_encoded(key)? {
+            None => Ok(None),
+            Some(enc) => codec::decode(*key, &enc.bytes)
+                .map(Some)
+                .map_err(|e| self.corrupt("record", format!("{key}: {e}"))),
+        }
+    }
+
+    /// Every live record about a subject (under its main or any further identifier),
+    /// whatever its origin, in key order.
+    pub fn by_subject(&self, subject: &SubjectId) -> Result<Vec<Record>> {
+        let prefix = subject.index_key();
+        let cf = self.cf(keys::CF_SUBJECTS);
+        let mut ro = ReadOptions::default();
+        if let Some(end) = keys::prefix_end(&prefix) {
+            ro.set_iterate_upper_bound(end);
+        }
+        let mut record_keys = Vec::new();
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, _) = entry.map_err(|e| self.db_err(e))?;
+            if k.len() != prefix.len() + KEY_LEN {
+                // A longer identifier sharing the prefix cannot exist (lengths are fixed
+                // per identifier kind), so this is damage.
+                return Err(self.corrupt("subject index entry", hex::encode(&k)));
+            }
+            let key = RecordKey::from_bytes(&k[prefix.len()..])
+                .map_err(|e| self.corrupt("subject index entry", e.to_string()))?;
+            record_keys.push(key);
+        }
+        let cf = self.cf(keys::CF_RECORDS);
+        let raw: Vec<[u8; KEY_LEN]> = record_keys.iter().map(|k| k.to_bytes()).collect();
+        let values = self.db.batched_multi_get_cf(cf, raw.iter(), true);
+        let mut out = Vec::with_capacity(record_keys.len());
+        for (key, value) in record_keys.iter().zip(values) {
+            let Some(bytes) = value.map_err(|e| self.db_err(e))? else {
+                return Err(self.corrupt("subject index entry", format!("{key} points to no record")));
+            };
+            let record = codec::decode(*key, &bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            if record.body.is_some() {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Visits the records selected by `scan`, in key order, until `f` returns false.
+    pub fn scan(&self, scan: Scan, mut f: impl FnMut(Record) -> bool) -> Result<()> {
+        let (start, end) = origin_range(scan.origin);
+        let cf = self.cf(keys::CF_RECORDS);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_be_bytes().to_vec());
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start.to_be_bytes(), Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let key = RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
+            if scan.kind.is_some_and(|kind| kind != key.kind) {
+                continue;
+            }
+            let record = codec::decode(key, &v).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            if (record.body.is_some() || scan.tombstones) && !f(record) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts live records and tombstones selected by `scan` (without decoding bodies).
+    pub fn count(&self, origin: DivisionCode, kind: Option<RecordKind>) -> Result<(u64, u64)> {
+        let (start, end) = origin_range(origin);
+        let cf = self.cf(keys::CF_RECORDS);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_be_bytes().to_vec());
+        let (mut live, mut dead) = (0, 0);
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start.to_be_bytes(), Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let key = RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
+            if kind.is_some_and(|kind| kind != key.kind) {
+                continue;
+            }
+            if v.get(codec::HEADER_LEN..) == Some(&[0u8][..]) {
+                dead += 1;
+            } else {
+                live += 1;
+            }
+        }
+        Ok((live, dead))
+    }
+}
+
+/// The range `[start, end)` of origin codes inside a jurisdiction.
+fn origin_range(j: DivisionCode) -> (u32, u32) {
+    use credithub_protocol::ids::DivisionLevel;
+    let v = j.as_u32();
+    match j.level() {
+        DivisionLevel::National => (0, u32::MAX),
+        DivisionLevel::Province => (v, v + 10_000),
+        DivisionLevel::Prefecture => (v, v + 100),
+        DivisionLevel::County => (v, v + 1),
+    }
+}

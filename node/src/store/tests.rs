@@ -1,0 +1,214 @@
+//! Tests of the store: writes, indexes, order independence and verify.
+
+use credithub_protocol::codec::EncodedRecord;
+use credithub_protocol::digest::{Cell, NodePath, FANOUT};
+use credithub_protocol::record::{Record, RecordKind, RecordStatus, Version};
+use credithub_protocol::testing::sample_body;
+use credithub_protocol::{DivisionCode, SubjectId};
+use proptest::prelude::*;
+
+use super::*;
+
+const SUZHOU: u32 = 320500;
+const OTHER_USCC: &str = "91310110666007217T";
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(dir.path(), Some(DivisionCode::from_u32(SUZHOU).unwrap())).unwrap()
+}
+
+fn bodies(range: std::ops::Range<u32>) -> Vec<(RecordKind, credithub_protocol::RecordBody)> {
+    range.map(|n| (RecordKind::PENALTY, sample_body(n, "91110000600037341L"))).collect()
+}
+
+#[test]
+fn insert_reimport_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let out = store.write_local(bodies(0..10), 1_000).unwrap();
+    assert_eq!(ApplyStats::of(&out).inserted, 10);
+    assert_eq!(store.store_root().unwrap().signed_count(), 10);
+
+    // The same content again changes nothing, not even the roots.
+    let root = store.store_root().unwrap();
+    let again = store.write_local(bodies(0..10), 2_000).unwrap();
+    assert_eq!(ApplyStats::of(&again).unchanged, 10);
+    assert_eq!(store.store_root().unwrap(), root);
+
+    // A correction is a new, higher version of the same record.
+    let mut corrected = sample_body(3, "91110000600037341L");
+    corrected.status = RecordStatus::UnderObjection;
+    let WriteOutcome::Updated(key, v2) = store.write_local(vec![(RecordKind::PENALTY, corrected)], 3_000).unwrap()[0] else {
+        panic!("expected an update");
+    };
+    let WriteOutcome::Inserted(_, v1) = out[3] else { panic!() };
+    assert!(v2 > v1);
+    assert_eq!(store.get(&key).unwrap().unwrap().body.unwrap().status, RecordStatus::UnderObjection);
+    assert_eq!(store.store_root().unwrap().signed_count(), 10);
+
+    // A tombstone keeps the key (one item) but leaves the subject index.
+    let subject = SubjectId::parse("91110000600037341L").unwrap();
+    assert_eq!(store.by_subject(&subject).unwrap().len(), 10);
+    let del = store.delete_local(&[key], 4_000).unwrap();
+    assert!(matches!(del[0], WriteOutcome::Updated(..)));
+    assert_eq!(store.by_subject(&subject).unwrap().len(), 9);
+    assert!(store.get(&key).unwrap().unwrap().is_tombstone());
+    assert_eq!(store.delete_local(&[key], 5_000).unwrap()[0], WriteOutcome::Unchanged(key));
+    assert_eq!(store.count(DivisionCode::NATIONAL, None).unwrap(), (9, 1));
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn subject_change_moves_the_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut body = sample_body(1, "91110000600037341L");
+    store.write_local(vec![(RecordKind::PENALTY, body.clone())], 1).unwrap();
+    // Same natural key except the subject is different -> a different record; so
+    // change a non-key field and add an older identifier instead.
+    body.other_ids.push(SubjectId::parse(OTHER_USCC).unwrap());
+    store.write_local(vec![(RecordKind::PENALTY, body.clone())], 2).unwrap();
+    assert_eq!(store.by_subject(&SubjectId::parse(OTHER_USCC).unwrap()).unwrap().len(), 1);
+    body.other_ids.clear();
+    store.write_local(vec![(RecordKind::PENALTY, body)], 3).unwrap();
+    assert!(store.by_subject(&SubjectId::parse(OTHER_USCC).unwrap()).unwrap().is_empty());
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn remote_versions_never_regress() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let body = sample_body(1, "91110000600037341L");
+    let key = credithub_protocol::RecordKey::derive(DivisionCode::from_u32(320583).unwrap(), RecordKind::PENALTY, &body);
+    let v = |n| EncodedRecord::encode(&Record { key, version: Version(n), body: Some(body.clone()) });
+    assert_eq!(store.apply_remote(vec![v(5)]).unwrap(), vec![RemoteOutcome::Applied]);
+    assert_eq!(store.apply_remote(vec![v(5)]).unwrap(), vec![RemoteOutcome::Unchanged]);
+    assert_eq!(store.apply_remote(vec![v(4)]).unwrap(), vec![RemoteOutcome::Stale { held: Version(5) }]);
+    let mut forged = v(9);
+    let n = forged.bytes.len();
+    forged.bytes[n - 2] ^= 0x55;
+    assert!(matches!(store.apply_remote(vec![forged]).unwrap()[0], RemoteOutcome::Invalid(_)));
+    let tomb = EncodedRecord::encode(&Record { key, version: Version(7), body: None });
+    assert_eq!(store.apply_remote(vec![tomb, v(6)]).unwrap(), vec![RemoteOutcome::Applied, RemoteOutcome::Stale { held: Version(7) }]);
+    assert!(store.get(&key).unwrap().unwrap().is_tombstone());
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn children_sum_to_their_parent_at_every_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.write_local(bodies(0..3000), 1).unwrap();
+    let (p, root) = store.partitions().unwrap()[0];
+    assert_eq!(root.signed_count(), 3000);
+    // Follow the fullest child down to level 6.
+    let mut path = NodePath::ROOT;
+    while path.level() < 6 {
+        let children = store.children(&p, path).unwrap();
+        let mut sum = Cell::EMPTY;
+        for c in &children {
+            sum.add(c);
+        }
+        assert_eq!(sum, store.node_cell(&p, path).unwrap(), "at {path}");
+        let (i, _) = children.iter().enumerate().max_by_key(|(_, c)| c.signed_count()).unwrap();
+        path = path.child(i).unwrap();
+    }
+    let items = store.items(&p, NodePath::new(3, 0).unwrap(), 100).unwrap();
+    let mut cell = Cell::EMPTY;
+    for it in &items {
+        cell.insert(it);
+    }
+    assert_eq!(cell, store.node_cell(&p, NodePath::new(3, 0).unwrap()).unwrap());
+    assert!(matches!(store.items(&p, NodePath::ROOT, 10), Err(StoreError::Index(IndexError::TooLarge { .. }))));
+    assert_eq!(FANOUT, 16);
+}
+
+#[test]
+fn verify_catches_a_corrupted_index_entry_and_subject_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.write_local(bodies(0..200), 1).unwrap();
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+    let (p, _) = store.partitions().unwrap()[0];
+    // Damage one level-4 cell behind the store's back.
+    let items = store.items(&p, NodePath::ROOT, 1000).unwrap();
+    let leaf = NodePath::of(&items[0].id, LEAF_LEVEL);
+    let digest = store.db().cf_handle(keys::CF_DIGEST).unwrap();
+    let mut bogus = Cell::EMPTY;
+    bogus.count = 1;
+    store.db().merge_cf(digest, keys::node_key(&p, leaf), bogus.to_bytes()).unwrap();
+    // And drop one subject-index entry.
+    let subjects = store.db().cf_handle(keys::CF_SUBJECTS).unwrap();
+    let id = SubjectId::parse("91110000600037341L").unwrap();
+    let record_key = store.by_subject(&id).unwrap()[0].key;
+    store.db().delete_cf(subjects, keys::subject_entry(&id.index_key(), &record_key.to_bytes())).unwrap();
+
+    let report = store.verify(|_| {}).unwrap();
+    assert_eq!(report.problem_count, 2, "{:#?}", report.problems);
+    assert!(report.problems.iter().any(|p| matches!(p, VerifyProblem::CellMismatch { node, .. } if *node == leaf.to_string())));
+    assert!(report.problems.iter().any(|p| matches!(p, VerifyProblem::MissingSubjectEntry { .. })));
+}
+
+#[test]
+fn reopen_keeps_jurisdiction_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(&dir));
+    let again = Store::open(dir.path(), None).unwrap();
+    assert_eq!(again.jurisdiction().as_u32(), SUZHOU);
+    drop(again);
+    let err = Store::open(dir.path(), Some(DivisionCode::from_u32(330100).unwrap())).err().unwrap();
+    assert!(err.to_string().contains("belongs to jurisdiction 320500"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(Store::open(empty.path(), None), Err(StoreError::Missing(_))));
+}
+
+/// A random history: inserts, updates, tombstones of keys 0..n.
+fn history() -> impl Strategy<Value = Vec<(u32, u8)>> {
+    proptest::collection::vec((0u32..40, 0u8..4), 1..120)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Roots and cells depend only on the final set of versions, not on the order or
+    /// batching in which they arrived; and verify stays clean after any history.
+    #[test]
+    fn roots_do_not_depend_on_order_or_batching(ops in history(), split in 1usize..10, seed in any::<u64>()) {
+        // Build the versions: op 0-2 write content variant, 3 writes a tombstone.
+        let origin = DivisionCode::from_u32(320583).unwrap();
+        let mut versions = Vec::new();
+        for (i, &(n, op)) in ops.iter().enumerate() {
+            let mut body = sample_body(n, "91110000600037341L");
+            let key = credithub_protocol::RecordKey::derive(origin, RecordKind::PENALTY, &body);
+            body.extra.insert("variant".into(), op.to_string());
+            let body = (op != 3).then_some(body);
+            versions.push(EncodedRecord::encode(&Record { key, version: Version(i as u64 + 1), body }));
+        }
+        let a_dir = tempfile::tempdir().unwrap();
+        let a = open(&a_dir);
+        a.apply_remote(versions.clone()).unwrap();
+
+        let mut shuffled = versions.clone();
+        let mut rng = seed;
+        for i in (1..shuffled.len()).rev() {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (rng >> 33) as usize % (i + 1));
+        }
+        let b_dir = tempfile::tempdir().unwrap();
+        let b = open(&b_dir);
+        for chunk in shuffled.chunks(split) {
+            b.apply_remote(chunk.to_vec()).unwrap();
+        }
+        prop_assert_eq!(a.store_root().unwrap(), b.store_root().unwrap());
+        prop_assert_eq!(a.partitions().unwrap(), b.partitions().unwrap());
+        let (p, _) = a.partitions().unwrap()[0];
+        for level in [1u8, 2, 4] {
+            let path = NodePath::of(&versions[0].key.id, level);
+            prop_assert_eq!(a.node_cell(&p, path).unwrap(), b.node_cell(&p, path).unwrap());
+        }
+        let clean_a = a.verify(|_| ()).unwrap().is_clean();
+        prop_assert!(clean_a);
+        let clean_b = b.verify(|_| ()).unwrap().is_clean();
+        prop_assert!(clean_b);
+    }
+}

@@ -1,0 +1,289 @@
+//! `verify`: recompute the digest index and the subject index from the records and
+//! report every difference.
+//!
+//! Records are visited in key order, which groups them by partition, so the expected
+//! cells of only one partition (at most 1 + 256 + 65 536 of them) are held at a time:
+//! memory stays bounded whatever the store's size.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use credithub_protocol::codec;
+use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId, PARTITION_LEN};
+use credithub_protocol::record::{RecordKey, KEY_LEN};
+use rocksdb::{Direction, IteratorMode, ReadOptions};
+use serde::Serialize;
+
+use super::index::STORED_LEVELS;
+use super::keys;
+use super::{Result, Store};
+
+/// Problems listed in a report at most; the count covers all of them.
+const MAX_LISTED: usize = 1000;
+
+/// One difference between what the records say and what the indexes hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "kebab-case")]
+pub enum VerifyProblem {
+    /// A record does not decode, or its digest does not match its content.
+    CorruptRecord {
+        /// The record key (hex if it does not parse).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A digest-index cell differs from the one recomputed from the records.
+    CellMismatch {
+        /// `ORIGIN/KIND`.
+        partition: String,
+        /// The trie node (`/` is the root).
+        node: String,
+        /// Items below the node according to the records.
+        expected_count: i64,
+        /// Items below the node according to the stored cell.
+        stored_count: i64,
+    },
+    /// The store-wide cell differs from the sum of the records.
+    StoreRootMismatch {
+        /// Records according to the records.
+        expected_count: i64,
+        /// Records according to the stored cell.
+        stored_count: i64,
+    },
+    /// A live record is missing from the subject index.
+    MissingSubjectEntry {
+        /// The record key.
+        key: String,
+        /// The subject (personal identifiers masked).
+        subject: String,
+    },
+    /// A subject-index entry points to no live record about that subject.
+    DanglingSubjectEntry {
+        /// The record key the entry names.
+        key: String,
+    },
+}
+
+impl fmt::Display for VerifyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyProblem::CorruptRecord { key, reason } => write!(f, "record {key}: {reason}"),
+            VerifyProblem::CellMismatch { partition, node, expected_count, stored_count } => write!(
+                f,
+                "digest cell {partition} {node}: stored cell (count {stored_count}) differs from the records (count {expected_count})"
+            ),
+            VerifyProblem::StoreRootMismatch { expected_count, stored_count } => write!(
+                f,
+                "store-wide cell (count {stored_count}) differs from the records (count {expected_count})"
+            ),
+            VerifyProblem::MissingSubjectEntry { key, subject } => {
+                write!(f, "record {key} is missing from the subject index under {subject}")
+            }
+            VerifyProblem::DanglingSubjectEntry { key } => {
+                write!(f, "subject index entry names {key}, which is not a live record about that subject")
+            }
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Record versions checked (live and tombstones).
+    pub records: u64,
+    /// Of which tombstones.
+    pub tombstones: u64,
+    /// Partitions checked.
+    pub partitions: u64,
+    /// Digest cells compared.
+    pub cells: u64,
+    /// Subject-index entries checked.
+    pub subject_entries: u64,
+    /// Number of problems found.
+    pub problem_count: u64,
+    /// The problems (at most the first 1000).
+    pub problems: Vec<VerifyProblem>,
+}
+
+impl VerifyReport {
+    /// Whether everything matched.
+    pub fn is_clean(&self) -> bool {
+        self.problem_count == 0
+    }
+
+    fn push(&mut self, p: VerifyProblem) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(p);
+        }
+    }
+}
+
+/// Expected cells of one partition.
+struct Expected {
+    partition: PartitionId,
+    root: Cell,
+    nodes: HashMap<NodePath, Cell>,
+}
+
+impl Expected {
+    fn new(partition: PartitionId) -> Self {
+        Expected { partition, root: Cell::EMPTY, nodes: HashMap::new() }
+    }
+
+    fn insert(&mut self, item: &DigestItem) {
+        self.root.insert(item);
+        for &level in STORED_LEVELS.iter().filter(|&&l| l > 0) {
+            self.nodes.entry(NodePath::of(&item.id, level)).or_default().insert(item);
+        }
+    }
+}
+
+impl Store {
+    /// Recomputes the digest and subject indexes from the records and compares them
+    /// with what is stored. `progress` is called with the number of records checked.
+    pub fn verify(&self, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let mut store_cell = Cell::EMPTY;
+        let mut seen_partitions = HashSet::new();
+        let mut current: Option<Expected> = None;
+        let records = self.cf(keys::CF_RECORDS);
+        let subjects = self.cf(keys::CF_SUBJECTS);
+        for entry in self.db.iterator_cf(records, IteratorMode::Start) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            report.records += 1;
+            if report.records % 65_536 == 0 {
+                progress(report.records);
+            }
+            let key = match RecordKey::from_bytes(&k) {
+                Ok(key) => key,
+                Err(e) => {
+                    report.push(VerifyProblem::CorruptRecord { key: hex::encode(&k), reason: e.to_string() });
+                    continue;
+                }
+            };
+            let partition = key.partition();
+            if current.as_ref().map(|c| c.partition) != Some(partition) {
+                if let Some(done) = current.take() {
+                    self.compare_partition(done, &mut report)?;
+                }
+                seen_partitions.insert(partition);
+                current = Some(Expected::new(partition));
+            }
+            let record = match codec::decode(key, &v) {
+                Ok(r) => r,
+                Err(e) => {
+                    report.push(VerifyProblem::CorruptRecord { key: key.to_string(), reason: e.to_string() });
+                    continue;
+                }
+            };
+            let item = DigestItem { id: key.id, version: record.version, digest: codec::digest_of(&key, record.version, &v[codec::HEADER_LEN..]) };
+            store_cell.insert(&item);
+            if let Some(c) = current.as_mut() {
+                c.insert(&item);
+            }
+            let Some(body) = &record.body else {
+                report.tombstones += 1;
+                continue;
+            };
+            let mut ids = vec![body.subject.id];
+            ids.extend(body.other_ids.iter().copied());
+            for id in ids {
+                let entry = keys::subject_entry(&id.index_key(), &key.to_bytes());
+                if self.db.get_pinned_cf(subjects, &entry).map_err(|e| self.db_err(e))?.is_none() {
+                    report.push(VerifyProblem::MissingSubjectEntry { key: key.to_string(), subject: id.to_string() });
+                }
+            }
+        }
+        if let Some(done) = current.take() {
+            self.compare_partition(done, &mut report)?;
+        }
+        // Partitions whose records are all gone must have empty cells.
+        for (p, _) in self.partitions()? {
+            if !seen_partitions.contains(&p) {
+                self.compare_partition(Expected::new(p), &mut report)?;
+            }
+        }
+        report.partitions = seen_partitions.len() as u64;
+        let stored = self.store_root()?;
+        if stored != store_cell {
+            report.push(VerifyProblem::StoreRootMismatch {
+                expected_count: store_cell.signed_count(),
+                stored_count: stored.signed_count(),
+            });
+        }
+        self.verify_subject_entries(&mut report)?;
+        progress(report.records);
+        Ok(report)
+    }
+
+    fn compare_partition(&self, expected: Expected, report: &mut VerifyReport) -> Result<()> {
+        let p = expected.partition;
+        let mismatch = |node: NodePath, e: &Cell, s: &Cell| VerifyProblem::CellMismatch {
+            partition: p.to_string(),
+            node: node.to_string(),
+            expected_count: e.signed_count(),
+            stored_count: s.signed_count(),
+        };
+        let stored_root = self.partition_root(&p)?;
+        report.cells += 1;
+        if stored_root != expected.root {
+            report.push(mismatch(NodePath::ROOT, &expected.root, &stored_root));
+        }
+        let mut expected_nodes = expected.nodes;
+        let prefix = keys::node_prefix(&p);
+        let cf = self.cf(keys::CF_DIGEST);
+        let mut ro = ReadOptions::default();
+        if let Some(end) = keys::prefix_end(&prefix) {
+            ro.set_iterate_upper_bound(end);
+        }
+        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            report.cells += 1;
+            let Some((_, path)) = keys::parse_node_key(&k) else {
+                report.push(VerifyProblem::CorruptRecord { key: hex::encode(&k), reason: "malformed digest key".into() });
+                continue;
+            };
+            let stored = Cell::from_bytes(&v).unwrap_or(Cell { count: u64::MAX, ..Cell::EMPTY });
+            let want = expected_nodes.remove(&path).unwrap_or_default();
+            if stored != want {
+                report.push(mismatch(path, &want, &stored));
+            }
+        }
+        for (path, want) in expected_nodes {
+            if !want.is_empty() {
+                report.push(mismatch(path, &want, &Cell::EMPTY));
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_subject_entries(&self, report: &mut VerifyReport) -> Result<()> {
+        let subjects = self.cf(keys::CF_SUBJECTS);
+        for entry in self.db.iterator_cf(subjects, IteratorMode::Start) {
+            let (k, _) = entry.map_err(|e| self.db_err(e))?;
+            report.subject_entries += 1;
+            let split = k.len().saturating_sub(KEY_LEN);
+            let (subject, record_key) = k.split_at(split);
+            let ok = match RecordKey::from_bytes(record_key) {
+                Err(_) => false,
+                Ok(key) => match self.get_encoded(&key)? {
+                    None => false,
+                    Some(enc) => match codec::decode(key, &enc.bytes) {
+                        Ok(r) => r.body.is_some_and(|b| {
+                            b.subject.id.index_key() == subject
+                                || b.other_ids.iter().any(|id| id.index_key() == subject)
+                        }),
+                        Err(_) => false,
+                    },
+                },
+            };
+            if !ok {
+                let key = RecordKey::from_bytes(record_key).map(|k| k.to_string()).unwrap_or_else(|_| hex::encode(record_key));
+                report.push(VerifyProblem::DanglingSubjectEntry { key });
+            }
+        }
+        let _ = PARTITION_LEN;
+        Ok(())
+    }
+}

@@ -1,0 +1,343 @@
+//! The write path: every change of a record writes the record, its subject-index
+//! entries and its digest-index deltas in one atomic `WriteBatch`.
+//!
+//! Digest deltas are aggregated per batch (one merge per touched trie node, not one
+//! per record) and applied with the digest family's merge operator, so no index node
+//! is read before it is written.
+
+use std::collections::HashMap;
+
+use credithub_protocol::codec::{self, EncodedRecord, HEADER_LEN};
+use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId};
+use credithub_protocol::record::{RecordBody, RecordKey, RecordKind, Version, KEY_LEN};
+use rocksdb::WriteBatch;
+
+use super::index::STORED_LEVELS;
+use super::keys;
+use super::{Result, Store};
+
+/// What happened to one local write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new record was stored with this version.
+    Inserted(RecordKey, Version),
+    /// A new version of an existing record was stored (or a tombstone, for deletes).
+    Updated(RecordKey, Version),
+    /// The record already had exactly this content (or was already deleted): nothing written.
+    Unchanged(RecordKey),
+    /// A delete named a record this store does not hold.
+    NotFound(RecordKey),
+}
+
+/// What happened to one record version received from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteOutcome {
+    /// Stored: it was new, or newer than the version held.
+    Applied,
+    /// The same version with the same digest was already held.
+    Unchanged,
+    /// Refused: the store holds a newer version (versions never regress).
+    Stale {
+        /// The version held.
+        held: Version,
+    },
+    /// Refused: the store holds the same version with different content.
+    Conflict,
+    /// Refused: the bytes do not decode or their digest does not match their content.
+    Invalid(String),
+}
+
+/// Counts of what one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Records stored for the first time.
+    pub inserted: u64,
+    /// New versions of records already held (including tombstones).
+    pub updated: u64,
+    /// Writes that changed nothing.
+    pub unchanged: u64,
+}
+
+/// The state of a record before a change.
+#[derive(Clone)]
+struct Held {
+    item: DigestItem,
+    tombstone: bool,
+    subjects: Vec<Vec<u8>>,
+    body_bytes: Vec<u8>,
+}
+
+/// One change to commit: the new version and what it replaces.
+struct Change {
+    record: EncodedRecord,
+    subjects: Vec<Vec<u8>>,
+    old: Option<Held>,
+}
+
+/// Subject-index keys of a body: its subject and every further identifier.
+fn subject_keys(body: Option<&RecordBody>) -> Vec<Vec<u8>> {
+    let Some(body) = body else { return Vec::new() };
+    let mut out = vec![body.subject.id.index_key()];
+    for id in &body.other_ids {
+        let k = id.index_key();
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// Accumulates the digest deltas of one batch.
+#[derive(Default)]
+struct DigestDelta {
+    roots: HashMap<PartitionId, Cell>,
+    nodes: HashMap<(PartitionId, NodePath), Cell>,
+    store: Cell,
+}
+
+impl DigestDelta {
+    fn apply(&mut self, partition: PartitionId, item: &DigestItem, insert: bool) {
+        let cell = Cell::of(item);
+        let add = |target: &mut Cell| if insert { target.add(&cell) } else { target.sub(&cell) };
+        add(&mut self.store);
+        add(self.roots.entry(partition).or_default());
+        for &level in STORED_LEVELS.iter().filter(|&&l| l > 0) {
+            add(self.nodes.entry((partition, NodePath::of(&item.id, level))).or_default());
+        }
+    }
+
+    fn write_into(self, store: &Store, batch: &mut WriteBatch) {
+        let cf = store.cf(keys::CF_DIGEST);
+        for (p, cell) in self.roots {
+            batch.merge_cf(cf, keys::root_key(&p), cell.to_bytes());
+        }
+        for ((p, path), cell) in self.nodes {
+            batch.merge_cf(cf, keys::node_key(&p, path), cell.to_bytes());
+        }
+        batch.merge_cf(cf, keys::STORE_ROOT_KEY, self.store.to_bytes());
+    }
+}
+
+impl Store {
+    /// Reads the current state of the given keys (in one multi-get).
+    fn held(&self, keys: &[RecordKey]) -> Result<Vec<Option<Held>>> {
+        let cf = self.cf(keys::CF_RECORDS);
+        let raw: Vec<[u8; KEY_LEN]> = keys.iter().map(|k| k.to_bytes()).collect();
+        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
+        let mut out = Vec::with_capacity(keys.len());
+        for (key, value) in keys.iter().zip(values) {
+            let value = value.map_err(|e| self.db_err(e))?;
+            out.push(match value {
+                None => None,
+                Some(bytes) => Some(self.held_from_bytes(key, &bytes)?),
+            });
+        }
+        Ok(out)
+    }
+
+    fn held_from_bytes(&self, key: &RecordKey, bytes: &[u8]) -> Result<Held> {
+        let record = codec::decode(*key, bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+        let header = codec::read_header(bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+        Ok(Held {
+            item: DigestItem { id: key.id, version: header.version, digest: header.digest },
+            tombstone: record.body.is_none(),
+            subjects: subject_keys(record.body.as_ref()),
+            body_bytes: bytes[HEADER_LEN..].to_vec(),
+        })
+    }
+
+    /// Writes a batch of changes atomically: records, subject index and digest deltas.
+    fn commit(&self, changes: Vec<Change>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let records = self.cf(keys::CF_RECORDS);
+        let subjects = self.cf(keys::CF_SUBJECTS);
+        let mut batch = WriteBatch::default();
+        let mut delta = DigestDelta::default();
+        for change in changes {
+            let key = change.record.key;
+            let key_bytes = key.to_bytes();
+            let partition = key.partition();
+            if let Some(old) = &change.old {
+                delta.apply(partition, &old.item, false);
+                for s in old.subjects.iter().filter(|s| !change.subjects.contains(s)) {
+                    batch.delete_cf(subjects, keys::subject_entry(s, &key_bytes));
+                }
+            }
+            let old_subjects = change.old.as_ref().map(|o| o.subjects.as_slice()).unwrap_or(&[]);
+            for s in change.subjects.iter().filter(|s| !old_subjects.contains(s)) {
+                batch.put_cf(subjects, keys::subject_entry(s, &key_bytes), []);
+            }
+            delta.apply(partition, &change.record.item(), true);
+            batch.put_cf(records, key_bytes, &change.record.bytes);
+        }
+        delta.write_into(self, &mut batch);
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(self.sync_writes);
+        self.db.write_opt(batch, &wo).map_err(|e| self.db_err(e))
+    }
+
+    /// Stores records that originate here: each body gets its key from this store's
+    /// jurisdiction, its kind and its natural key. A body identical to the version held
+    /// changes nothing; otherwise the record gets the next version after the one held
+    /// (from `now_millis`, the caller's clock). Later entries for the same key win.
+    pub fn write_local(&self, items: Vec<(RecordKind, RecordBody)>, now_millis: u64) -> Result<Vec<WriteOutcome>> {
+        let prepared: Vec<(RecordKey, Vec<u8>, Vec<Vec<u8>>)> = items
+            .into_iter()
+            .map(|(kind, body)| {
+                let key = RecordKey::derive(self.jurisdiction, kind, &body);
+                let subjects = subject_keys(Some(&body));
+                (key, codec::body_bytes(Some(&body)), subjects)
+            })
+            .collect();
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<RecordKey> = prepared.iter().map(|p| p.0).collect();
+        let mut held = self.held(&keys)?;
+        let mut in_batch: HashMap<RecordKey, usize> = HashMap::new();
+        let mut changes: Vec<Change> = Vec::with_capacity(prepared.len());
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for ((key, body, subjects), fetched) in prepared.into_iter().zip(held.iter_mut()) {
+            // A key written earlier in this batch: the new change replaces that one.
+            let previous = in_batch.get(&key).map(|&i| Held {
+                item: changes[i].record.item(),
+                tombstone: false,
+                subjects: changes[i].subjects.clone(),
+                body_bytes: changes[i].record.body().to_vec(),
+            });
+            let old = previous.or_else(|| fetched.take());
+            if let Some(o) = &old {
+                if !o.tombstone && o.body_bytes == body {
+                    outcomes.push(WriteOutcome::Unchanged(key));
+                    continue;
+                }
+            }
+            let version = Version::next(old.as_ref().map(|o| o.item.version), now_millis);
+            let record = EncodedRecord::from_parts(key, version, &body);
+            outcomes.push(match &old {
+                Some(_) => WriteOutcome::Updated(key, version),
+                None => WriteOutcome::Inserted(key, version),
+            });
+            let change = Change { record, subjects, old };
+            match in_batch.get(&key) {
+                Some(&i) => {
+                    // Fold into the earlier change: it replaces what that one replaced.
+                    let first_old = changes[i].old.take();
+                    changes[i] = Change { old: first_old, ..change };
+                }
+                None => {
+                    in_batch.insert(key, changes.len());
+                    changes.push(change);
+                }
+            }
+        }
+        self.commit(changes)?;
+        Ok(outcomes)
+    }
+
+    /// Deletes records that originate here by writing tombstone versions.
+    pub fn delete_local(&self, keys_to_delete: &[RecordKey], now_millis: u64) -> Result<Vec<WriteOutcome>> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let held = self.held(keys_to_delete)?;
+        let mut changes: Vec<Change> = Vec::new();
+        let mut outcomes = Vec::with_capacity(keys_to_delete.len());
+        let mut seen = std::collections::HashSet::new();
+        for (key, old) in keys_to_delete.iter().zip(held) {
+            match old {
+                None => outcomes.push(WriteOutcome::NotFound(*key)),
+                Some(o) if o.tombstone || !seen.insert(*key) => outcomes.push(WriteOutcome::Unchanged(*key)),
+                Some(o) => {
+                    let version = Version::next(Some(o.item.version), now_millis);
+                    let record = EncodedRecord::from_parts(*key, version, &codec::body_bytes(None));
+                    outcomes.push(WriteOutcome::Updated(*key, version));
+                    changes.push(Change { record, subjects: Vec::new(), old: Some(o) });
+                }
+            }
+        }
+        self.commit(changes)?;
+        Ok(outcomes)
+    }
+
+    /// Stores record versions received from a peer, in order: each is checked (it must
+    /// decode and its digest must match its content) and stored only if it is newer
+    /// than the version held. Authorisation (may this peer send this origin's records?)
+    /// is the caller's job.
+    pub fn apply_remote(&self, records: Vec<EncodedRecord>) -> Result<Vec<RemoteOutcome>> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<RecordKey> = records.iter().map(|r| r.key).collect();
+        let mut held = self.held(&keys)?;
+        let mut in_batch: HashMap<RecordKey, usize> = HashMap::new();
+        let mut changes: Vec<Change> = Vec::new();
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (record, fetched) in records.into_iter().zip(held.iter_mut()) {
+            let decoded = match codec::decode(record.key, &record.bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    outcomes.push(RemoteOutcome::Invalid(e.to_string()));
+                    continue;
+                }
+            };
+            let incoming = record.item();
+            let old = match in_batch.get(&record.key) {
+                Some(&i) => Some(Held {
+                    item: changes[i].record.item(),
+                    tombstone: changes[i].record.is_tombstone(),
+                    subjects: changes[i].subjects.clone(),
+                    body_bytes: changes[i].record.body().to_vec(),
+                }),
+                None => fetched.clone(),
+            };
+            if let Some(o) = &old {
+                if o.item.version > incoming.version {
+                    outcomes.push(RemoteOutcome::Stale { held: o.item.version });
+                    continue;
+                }
+                if o.item.version == incoming.version {
+                    outcomes.push(if o.item.digest == incoming.digest {
+                        RemoteOutcome::Unchanged
+                    } else {
+                        RemoteOutcome::Conflict
+                    });
+                    continue;
+                }
+            }
+            outcomes.push(RemoteOutcome::Applied);
+            let subjects = subject_keys(decoded.body.as_ref());
+            match in_batch.get(&record.key) {
+                Some(&i) => {
+                    let first_old = changes[i].old.take();
+                    changes[i] = Change { record, subjects, old: first_old };
+                }
+                None => {
+                    in_batch.insert(record.key, changes.len());
+                    changes.push(Change { record, subjects, old: fetched.take() });
+                }
+            }
+        }
+        self.commit(changes)?;
+        Ok(outcomes)
+    }
+}
+
+/// Tallies write outcomes.
+impl ApplyStats {
+    /// Counts a list of local write outcomes.
+    pub fn of(outcomes: &[WriteOutcome]) -> ApplyStats {
+        let mut s = ApplyStats::default();
+        for o in outcomes {
+            match o {
+                WriteOutcome::Inserted(..) => s.inserted += 1,
+                WriteOutcome::Updated(..) => s.updated += 1,
+                WriteOutcome::Unchanged(_) | WriteOutcome::NotFound(_) => s.unchanged += 1,
+            }
+        }
+        s
+    }
+
+    /// Adds another tally.
+    pub fn add(&mut self, other: ApplyStats) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}

@@ -1,0 +1,179 @@
+//! The canonical encoding of records and their content digests.
+//!
+//! A record body is encoded with postcard (field order fixed by the type definitions,
+//! maps ordered), which is deterministic: every node produces the same bytes, and so
+//! the same digest, for the same record version. The digest is BLAKE3 in derive-key
+//! mode ("credithub record v1") over the key, the version and the encoded body.
+//!
+//! The stored and transmitted form of a record version is
+//! `format (1) ‖ version (u64 BE) ‖ digest (32) ‖ body`, so that the version and digest
+//! can be read without decoding the body.
+
+use crate::digest::{Digest, DigestItem};
+use crate::record::{Record, RecordBody, RecordKey, Version};
+
+/// The current encoding format byte.
+pub const FORMAT_V1: u8 = 1;
+/// Bytes before the body in the encoded form.
+pub const HEADER_LEN: usize = 1 + 8 + 32;
+
+/// Why encoded bytes could not be read as a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// Fewer bytes than the header needs.
+    #[error("encoded record is {0} bytes, shorter than its {HEADER_LEN}-byte header")]
+    Truncated(usize),
+    /// A format this build does not know.
+    #[error("unknown record format {0} (this build reads format {FORMAT_V1})")]
+    Format(u8),
+    /// The body does not decode (or an identifier in it does not validate).
+    #[error("record body does not decode: {0}")]
+    Body(String),
+    /// The stated digest is not the digest of the content.
+    #[error("digest mismatch: stated {stated}, computed {computed}")]
+    DigestMismatch {
+        /// The digest the bytes claim.
+        stated: Digest,
+        /// The digest of the content.
+        computed: Digest,
+    },
+}
+
+/// The canonical bytes of a body (or of a tombstone, `None`).
+pub fn body_bytes(body: Option<&RecordBody>) -> Vec<u8> {
+    // Serialising plain data into a Vec cannot fail.
+    postcard::to_stdvec(&body).unwrap_or_default()
+}
+
+/// The digest of a record version from its parts.
+pub fn digest_of(key: &RecordKey, version: Version, body_bytes: &[u8]) -> Digest {
+    let mut h = blake3::Hasher::new_derive_key("credithub record v1");
+    h.update(&key.to_bytes());
+    h.update(&version.0.to_be_bytes());
+    h.update(body_bytes);
+    Digest(*h.finalize().as_bytes())
+}
+
+/// A record version in its encoded form, with its digest computed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedRecord {
+    /// The record's key (not part of `bytes`: it is the storage key).
+    pub key: RecordKey,
+    /// `format ‖ version ‖ digest ‖ body`.
+    pub bytes: Vec<u8>,
+}
+
+/// The version and digest at the front of an encoded record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// The record version.
+    pub version: Version,
+    /// Its content digest.
+    pub digest: Digest,
+}
+
+impl EncodedRecord {
+    /// Encodes a record version, computing its digest.
+    pub fn encode(record: &Record) -> EncodedRecord {
+        let body = body_bytes(record.body.as_ref());
+        Self::from_parts(record.key, record.version, &body)
+    }
+
+    /// Builds the encoded form from already-canonical body bytes.
+    pub fn from_parts(key: RecordKey, version: Version, body: &[u8]) -> EncodedRecord {
+        let digest = digest_of(&key, version, body);
+        let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+        bytes.push(FORMAT_V1);
+        bytes.extend_from_slice(&version.0.to_be_bytes());
+        bytes.extend_from_slice(&digest.0);
+        bytes.extend_from_slice(body);
+        EncodedRecord { key, bytes }
+    }
+
+    /// The header (version and digest).
+    pub fn header(&self) -> RecordHeader {
+        read_header(&self.bytes).unwrap_or(RecordHeader { version: Version(0), digest: Digest([0; 32]) })
+    }
+
+    /// The canonical body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN.min(self.bytes.len())..]
+    }
+
+    /// The digest-index item of this version.
+    pub fn item(&self) -> DigestItem {
+        let h = self.header();
+        DigestItem { id: self.key.id, version: h.version, digest: h.digest }
+    }
+
+    /// Whether this version is a tombstone.
+    pub fn is_tombstone(&self) -> bool {
+        self.body() == [0u8]
+    }
+}
+
+/// Reads the header of an encoded record.
+pub fn read_header(bytes: &[u8]) -> Result<RecordHeader, CodecError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(CodecError::Truncated(bytes.len()));
+    }
+    if bytes[0] != FORMAT_V1 {
+        return Err(CodecError::Format(bytes[0]));
+    }
+    let version = Version(u64::from_be_bytes(bytes[1..9].try_into().map_err(|_| CodecError::Truncated(bytes.len()))?));
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(&bytes[9..41]);
+    Ok(RecordHeader { version, digest: Digest(digest) })
+}
+
+/// Decodes an encoded record, checking that its digest matches its content.
+pub fn decode(key: RecordKey, bytes: &[u8]) -> Result<Record, CodecError> {
+    let header = read_header(bytes)?;
+    let body = &bytes[HEADER_LEN..];
+    let computed = digest_of(&key, header.version, body);
+    if computed != header.digest {
+        return Err(CodecError::DigestMismatch { stated: header.digest, computed });
+    }
+    let parsed: Option<RecordBody> =
+        postcard::from_bytes(body).map_err(|e| CodecError::Body(e.to_string()))?;
+    // The encoding must be canonical: re-encoding gives the same bytes.
+    if body_bytes(parsed.as_ref()) != body {
+        return Err(CodecError::Body("body is not in canonical form".into()));
+    }
+    Ok(Record { key, version: header.version, body: parsed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_record;
+
+    #[test]
+    fn round_trip_and_digest_check() {
+        let record = sample_record(1);
+        let enc = EncodedRecord::encode(&record);
+        assert_eq!(decode(record.key, &enc.bytes).unwrap(), record);
+        assert_eq!(enc.header().version, record.version);
+        assert!(!enc.is_tombstone());
+
+        let mut forged = enc.bytes.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(decode(record.key, &forged), Err(CodecError::DigestMismatch { .. })));
+        assert!(matches!(decode(record.key, &enc.bytes[..10]), Err(CodecError::Truncated(10))));
+    }
+
+    #[test]
+    fn same_content_same_digest_and_tombstones() {
+        let a = EncodedRecord::encode(&sample_record(2));
+        let b = EncodedRecord::encode(&sample_record(2));
+        assert_eq!(a, b);
+        let mut t = sample_record(2);
+        t.body = None;
+        t.version = Version(t.version.0 + 1);
+        let enc = EncodedRecord::encode(&t);
+        assert!(enc.is_tombstone());
+        assert_ne!(enc.header().digest, a.header().digest);
+        assert_eq!(decode(t.key, &enc.bytes).unwrap(), t);
+    }
+}

@@ -1,0 +1,25 @@
+//! # credithub-protocol
+//!
+//! The shared language of credithub nodes, with no I/O of its own:
+//!
+//! - [`ids`]: identifier validation (USCC, resident identity numbers, organisation
+//!   codes, registration numbers, GB/T 2260 division codes) and subjects;
+//! - [`record`]: the record model (keys, kinds, versions, bodies, tombstones);
+//! - [`codec`]: the canonical encoding and content digest of a record version;
+//! - [`digest`]: the partitioned, order-independent digest (Merkle) index's cells and
+//!   trie paths, shared by the store and the reconciliation;
+//! - [`date`]: calendar dates as source files write them.
+
+pub mod codec;
+pub mod date;
+pub mod digest;
+pub mod ids;
+pub mod record;
+#[doc(hidden)]
+pub mod testing;
+
+pub use codec::{EncodedRecord, RecordHeader};
+pub use date::Date;
+pub use digest::{Cell, Digest, DigestItem, NodePath, PartitionId};
+pub use ids::{DivisionCode, IdError, Subject, SubjectId, SubjectKind, Uscc};
+pub use record::{Record, RecordBody, RecordKey, RecordKind, Version};

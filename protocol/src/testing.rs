@@ -1,0 +1,49 @@
+//! Small, fixed records for tests of this crate and its dependants.
+
+use std::collections::BTreeMap;
+
+use crate::date::Date;
+use crate::ids::{DivisionCode, Subject, SubjectId, SubjectKind, Uscc};
+use crate::record::{
+    Authority, Details, PenaltyDetails, Record, RecordBody, RecordKey, RecordKind, RecordStatus,
+    Severity, Version,
+};
+
+/// A valid penalty record at origin Suzhou (`320500`); `n` varies its decision number,
+/// so different `n` give different keys.
+pub fn sample_record(n: u32) -> Record {
+    let origin = DivisionCode::parse("320500").unwrap_or(DivisionCode::NATIONAL);
+    let body = sample_body(n, "91110000600037341L");
+    let key = RecordKey::derive(origin, RecordKind::PENALTY, &body);
+    Record { key, version: Version(1_700_000_000_000 << 16), body: Some(body) }
+}
+
+/// A penalty body about the organisation with the given USCC.
+pub fn sample_body(n: u32, uscc: &str) -> RecordBody {
+    let id = Uscc::parse(uscc).map(SubjectId::Uscc).unwrap_or_else(|e| panic!("sample USCC {uscc}: {e}"));
+    RecordBody {
+        subject: Subject { kind: SubjectKind::LegalPerson, name: "示例科技有限公司".into(), id },
+        other_ids: vec![],
+        representative: None,
+        authority: Authority { name: "苏州市市场监督管理局".into(), uscc: None },
+        source_unit: None,
+        decision_no: format!("苏市监罚〔2024〕{n}号"),
+        decision_date: Date::new(2024, 3, 5).unwrap_or_else(|| unreachable!()),
+        published_on: None,
+        publication_end: None,
+        severity: Severity::General,
+        status: RecordStatus::Active,
+        details: Details::Penalty(PenaltyDetails {
+            violation_type: "虚假宣传".into(),
+            facts: "发布虚假广告".into(),
+            legal_basis: "《中华人民共和国广告法》第五十五条".into(),
+            categories: vec!["罚款".into()],
+            content: "罚款人民币五万元".into(),
+            fine_fen: Some(5_000_000),
+            confiscated_fen: None,
+            licence_affected: None,
+            valid_until: None,
+        }),
+        extra: BTreeMap::new(),
+    }
+}

@@ -1,0 +1,1 @@
+//! Synthetic data and scenario tooling (being written).
