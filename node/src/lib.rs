@@ -4,6 +4,8 @@
 //! and the [`import`] of national 双公示 files.
 
 pub mod clock;
+pub mod import;
+pub mod ingest;
 
 pub mod store;
 

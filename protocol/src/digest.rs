@@ -10,10 +10,9 @@
 //! record's atomic write (a merge per stored level, no read), and what lets two nodes
 //! compare any subtree in one message.
 //!
-//! A cell's `key_xor` and `check` fields make a cell that differs from its
-//! counterpart by exactly one item *decodable*: the delta's `key_xor` is that item's
-//! id and version, which its `check` confirms. Reconciliation uses this to stop
-//! descending early.
+//! A cell's field sums make a difference of two cells that involves a single record
+//! id *decodable* ([`Cell::decode`]): one record more or fewer, or one record at two
+//! versions, names itself without descending further. Reconciliation relies on it.
 //!
 //! The XOR of leaf hashes is a set fingerprint, not a cryptographic commitment: it
 //! detects any accidental difference, but a writer able to choose many record
@@ -200,18 +199,90 @@ impl fmt::Display for NodePath {
 }
 
 /// Length of [`Cell::to_bytes`].
-pub const CELL_LEN: usize = 72;
+pub const CELL_LEN: usize = 64;
 
-/// The summary of a set of items: count, XOR of keys, XOR of check words and XOR of
-/// leaf hashes. Cells form a group under [`Cell::add`]; see the module documentation.
+/// The prime 2^61 − 1 of the field in which cells sum their weighted fragments.
+pub const FIELD_PRIME: u64 = (1 << 61) - 1;
+
+/// The top 61 bits of a record id: enough to name a record inside any subtree, and
+/// a field element (see [`Cell`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Fragment(pub u64);
+
+impl Fragment {
+    /// The fragment of an id.
+    pub fn of(id: &RecordId) -> Fragment {
+        Fragment(u64::from_be_bytes(id.0[..8].try_into().unwrap_or([0; 8])) >> 3)
+    }
+
+    /// Whether `id` has this fragment.
+    pub fn matches(self, id: &RecordId) -> bool {
+        Fragment::of(id) == self
+    }
+
+    /// The trie node at `level` (at most 15) that holds the ids with this fragment.
+    pub fn node(self, level: u8) -> NodePath {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&(self.0 << 3).to_be_bytes());
+        NodePath::of(&RecordId(id), level)
+    }
+}
+
+impl fmt::Debug for Fragment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fragment({:016x})", self.0)
+    }
+}
+
+fn fadd(a: u64, b: u64) -> u64 {
+    let s = a + b; // both < 2^61: no overflow
+    if s >= FIELD_PRIME { s - FIELD_PRIME } else { s }
+}
+
+fn fneg(a: u64) -> u64 {
+    if a == 0 { 0 } else { FIELD_PRIME - a }
+}
+
+fn fmul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    let lo = (p as u64) & FIELD_PRIME;
+    let hi = (p >> 61) as u64;
+    fadd(lo, hi % FIELD_PRIME)
+}
+
+fn finv(a: u64) -> u64 {
+    // Fermat: a^(p-2).
+    let (mut base, mut exp, mut acc) = (a, FIELD_PRIME - 2, 1u64);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = fmul(acc, base);
+        }
+        base = fmul(base, base);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// The summary of a set of items. Cells form a group under [`Cell::add`] and
+/// [`Cell::sub`]; see the module documentation.
+///
+/// Besides the count and the XOR of leaf hashes (a fingerprint of the set), a cell
+/// holds three sums over the field GF(2^61 − 1): with `w` a weight derived from each
+/// item's leaf hash and `f` its id [`Fragment`], `s1 = Σ w`, `s2 = Σ w·f` and
+/// `s4 = Σ w·f²`. When the difference of two cells involves a single record id —
+/// one item more or fewer, or the same record at different versions —
+/// `f = s2 / s1`, and `s4·s1 = s2²` confirms it (a false confirmation has probability
+/// about 2^-61). [`Cell::decode`] uses this to name the record without descending.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cell {
     /// Number of items (wrapping; a delta may be "negative").
     pub count: u64,
-    /// XOR of the items' `id ‖ version` (16 + 8 bytes).
-    pub key_xor: [u8; 24],
-    /// XOR of the items' check words ([`check_word`]).
-    pub check: u64,
+    /// Σ w over the items.
+    pub s1: u64,
+    /// Σ w·f over the items.
+    pub s2: u64,
+    /// Σ w·f² over the items.
+    pub s4: u64,
     /// XOR of the items' leaf hashes ([`leaf_hash`]).
     pub hash: [u8; 32],
 }
@@ -226,50 +297,50 @@ pub fn leaf_hash(item: &DigestItem) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// A 64-bit word computed from an item's id and version only, which tells a single
-/// decoded key from the XOR of several (ids are already uniform hashes, so a
-/// SplitMix64 finaliser suffices).
-pub fn check_word(id: &RecordId, version: Version) -> u64 {
-    let a = u64::from_le_bytes(id.0[..8].try_into().unwrap_or([0; 8]));
-    let b = u64::from_le_bytes(id.0[8..].try_into().unwrap_or([0; 8]));
-    let mut z = a ^ b.rotate_left(29) ^ version.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// A difference between two cells that involves a single record id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// The fragment of the record's id.
+    pub fragment: Fragment,
+    /// The count difference: +1 (an item only in the first cell), −1 (only in the
+    /// second) or 0 (the same record at different versions).
+    pub count: i64,
 }
 
 impl Cell {
     /// The cell of the empty set.
-    pub const EMPTY: Cell = Cell { count: 0, key_xor: [0; 24], check: 0, hash: [0; 32] };
+    pub const EMPTY: Cell = Cell { count: 0, s1: 0, s2: 0, s4: 0, hash: [0; 32] };
 
     /// The cell of a single item.
     pub fn of(item: &DigestItem) -> Cell {
-        let mut key_xor = [0u8; 24];
-        key_xor[..16].copy_from_slice(&item.id.0);
-        key_xor[16..].copy_from_slice(&item.version.0.to_be_bytes());
-        Cell { count: 1, key_xor, check: check_word(&item.id, item.version), hash: leaf_hash(item) }
-    }
-
-    fn xor_into(&mut self, other: &Cell) {
-        for (a, b) in self.key_xor.iter_mut().zip(other.key_xor) {
-            *a ^= b;
-        }
-        for (a, b) in self.hash.iter_mut().zip(other.hash) {
-            *a ^= b;
-        }
-        self.check ^= other.check;
+        let hash = leaf_hash(item);
+        let w = u64::from_le_bytes(hash[..8].try_into().unwrap_or([1; 8])) % FIELD_PRIME;
+        let w = if w == 0 { 1 } else { w };
+        let f = Fragment::of(&item.id).0 % FIELD_PRIME;
+        let wf = fmul(w, f);
+        Cell { count: 1, s1: w, s2: wf, s4: fmul(wf, f), hash }
     }
 
     /// Adds another cell (the union of disjoint sets).
     pub fn add(&mut self, other: &Cell) {
         self.count = self.count.wrapping_add(other.count);
-        self.xor_into(other);
+        self.s1 = fadd(self.s1, other.s1);
+        self.s2 = fadd(self.s2, other.s2);
+        self.s4 = fadd(self.s4, other.s4);
+        for (a, b) in self.hash.iter_mut().zip(other.hash) {
+            *a ^= b;
+        }
     }
 
     /// Subtracts another cell: `a.sub(b)` is the cell of the difference `a − b`.
     pub fn sub(&mut self, other: &Cell) {
         self.count = self.count.wrapping_sub(other.count);
-        self.xor_into(other);
+        self.s1 = fadd(self.s1, fneg(other.s1));
+        self.s2 = fadd(self.s2, fneg(other.s2));
+        self.s4 = fadd(self.s4, fneg(other.s4));
+        for (a, b) in self.hash.iter_mut().zip(other.hash) {
+            *a ^= b;
+        }
     }
 
     /// Adds one item.
@@ -292,46 +363,47 @@ impl Cell {
         self.count as i64
     }
 
-    /// If this cell (typically a delta) holds exactly one item, or exactly one item
-    /// removed, the id and version of that item and the sign (+1 or −1).
-    pub fn decode_single(&self) -> Option<(RecordId, Version, i8)> {
-        let sign = match self.signed_count() {
-            1 => 1,
-            -1 => -1,
-            _ => return None,
-        };
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&self.key_xor[..16]);
-        let version = Version(u64::from_be_bytes(self.key_xor[16..].try_into().ok()?));
-        let id = RecordId(id);
-        (check_word(&id, version) == self.check).then_some((id, version, sign))
+    /// If this cell — typically the difference of two cells — involves exactly one
+    /// record id, that id's fragment and the count difference.
+    pub fn decode(&self) -> Option<Decoded> {
+        let count = self.signed_count();
+        if self.s1 == 0 || !(-1..=1).contains(&count) {
+            return None;
+        }
+        if fmul(self.s4, self.s1) != fmul(self.s2, self.s2) {
+            return None;
+        }
+        let f = fmul(self.s2, finv(self.s1));
+        Some(Decoded { fragment: Fragment(f), count })
     }
 
-    /// A short fingerprint of the whole cell, for display and comparison.
+    /// A fingerprint of the whole cell, for display and comparison.
     pub fn fingerprint(&self) -> [u8; 32] {
         *blake3::hash(&self.to_bytes()).as_bytes()
     }
 
-    /// The storage form: count (u64 LE), key XOR, check (u64 LE), hash XOR.
+    /// The storage form: count, s1, s2, s4 (u64 LE each), hash XOR.
     pub fn to_bytes(&self) -> [u8; CELL_LEN] {
         let mut b = [0u8; CELL_LEN];
         b[..8].copy_from_slice(&self.count.to_le_bytes());
-        b[8..32].copy_from_slice(&self.key_xor);
-        b[32..40].copy_from_slice(&self.check.to_le_bytes());
-        b[40..].copy_from_slice(&self.hash);
+        b[8..16].copy_from_slice(&self.s1.to_le_bytes());
+        b[16..24].copy_from_slice(&self.s2.to_le_bytes());
+        b[24..32].copy_from_slice(&self.s4.to_le_bytes());
+        b[32..].copy_from_slice(&self.hash);
         b
     }
 
-    /// Reads the storage form.
+    /// Reads the storage form; `None` unless the length and field values are valid.
     pub fn from_bytes(b: &[u8]) -> Option<Cell> {
         if b.len() != CELL_LEN {
             return None;
         }
-        let mut c = Cell::EMPTY;
-        c.count = u64::from_le_bytes(b[..8].try_into().ok()?);
-        c.key_xor.copy_from_slice(&b[8..32]);
-        c.check = u64::from_le_bytes(b[32..40].try_into().ok()?);
-        c.hash.copy_from_slice(&b[40..]);
+        let word = |i: usize| b[i..i + 8].try_into().ok().map(u64::from_le_bytes);
+        let mut c = Cell { count: word(0)?, s1: word(8)?, s2: word(16)?, s4: word(24)?, hash: [0; 32] };
+        if c.s1 >= FIELD_PRIME || c.s2 >= FIELD_PRIME || c.s4 >= FIELD_PRIME {
+            return None;
+        }
+        c.hash.copy_from_slice(&b[32..]);
         Some(c)
     }
 }
@@ -384,14 +456,70 @@ mod tests {
         right.insert(&a);
         let mut delta = left;
         delta.sub(&right);
-        assert_eq!(delta.decode_single(), Some((b.id, b.version, 1)));
+        assert_eq!(delta.decode(), Some(Decoded { fragment: Fragment::of(&b.id), count: 1 }));
         let mut back = right;
         back.sub(&left);
-        assert_eq!(back.decode_single(), Some((b.id, b.version, -1)));
-        assert_eq!(left.decode_single(), None);
+        assert_eq!(back.decode(), Some(Decoded { fragment: Fragment::of(&b.id), count: -1 }));
+        assert_eq!(left.decode(), None);
+        assert!(Fragment::of(&b.id).node(4).contains(&b.id));
+    }
+
+    #[test]
+    fn a_record_at_two_versions_decodes_to_its_id() {
+        let (old, new, other) = (item(3, 1), item(3, 2), item(4, 1));
+        let mut a = Cell::EMPTY;
+        a.insert(&old);
+        a.insert(&other);
+        let mut b = Cell::EMPTY;
+        b.insert(&new);
+        b.insert(&other);
+        let mut delta = a;
+        delta.sub(&b);
+        assert_eq!(delta.decode(), Some(Decoded { fragment: Fragment::of(&old.id), count: 0 }));
+        // Two different ids never decode.
+        let mut two = Cell::EMPTY;
+        two.insert(&item(5, 1));
+        two.sub(&Cell::of(&item(6, 1)));
+        assert_eq!(two.decode(), None);
+    }
+
+    #[test]
+    fn field_arithmetic() {
+        for a in [1u64, 2, 12345, FIELD_PRIME - 1, 1 << 60] {
+            assert_eq!(fmul(a, finv(a)), 1);
+            assert_eq!(fadd(a, fneg(a)), 0);
+        }
+        assert_eq!(Cell::from_bytes(&Cell::of(&item(1, 1)).to_bytes()), Some(Cell::of(&item(1, 1))));
     }
 
     proptest! {
+        /// A delta decodes exactly when it involves one record id, and then to that id.
+        #[test]
+        fn decode_is_sound(only_a in proptest::collection::vec((0u64..50, 0u64..3), 0..4),
+                           only_b in proptest::collection::vec((0u64..50, 3u64..6), 0..4)) {
+            let mut a = Cell::EMPTY;
+            let mut b = Cell::EMPTY;
+            let shared = item(999, 1);
+            a.insert(&shared);
+            b.insert(&shared);
+            let mut ids = std::collections::BTreeSet::new();
+            let mut seen_a = std::collections::BTreeSet::new();
+            for &(s, v) in &only_a { if seen_a.insert(s) { a.insert(&item(s, v)); ids.insert(s); } }
+            let mut seen_b = std::collections::BTreeSet::new();
+            for &(s, v) in &only_b { if seen_b.insert(s) { b.insert(&item(s, v)); ids.insert(s); } }
+            let mut delta = a;
+            delta.sub(&b);
+            let decoded = delta.decode();
+            if ids.len() == 1 {
+                let s = *ids.iter().next().unwrap();
+                let d = decoded.expect("a single-id difference decodes");
+                prop_assert_eq!(d.fragment, Fragment::of(&item(s, 0).id));
+                prop_assert_eq!(d.count, seen_a.len() as i64 - seen_b.len() as i64);
+            } else {
+                prop_assert_eq!(decoded, None);
+            }
+        }
+
         #[test]
         fn cells_do_not_depend_on_order(seeds in proptest::collection::vec(0u64..1_000_000, 0..60), rot in 0usize..60) {
             let items: Vec<DigestItem> = seeds.iter().map(|&s| item(s, s % 7)).collect();

@@ -97,6 +97,36 @@ impl Default for StoreOptions {
     }
 }
 
+/// Database-wide RocksDB options of a store.
+pub fn db_options() -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.set_max_background_jobs(2);
+    o.set_bytes_per_sync(1 << 20);
+    o.set_keep_log_file_num(5);
+    o
+}
+
+/// RocksDB options of one of the store's column families (the benchmarks use the
+/// records family's options for their raw-RocksDB reference).
+pub fn cf_options(name: &str, cache: &Cache, opts: &StoreOptions) -> Options {
+    let mut cf = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    cf.set_block_based_table_factory(&table);
+    cf.set_write_buffer_size(opts.write_buffer_bytes);
+    cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    cf.set_level_compaction_dynamic_level_bytes(true);
+    if name == keys::CF_DIGEST {
+        cf.set_merge_operator_associative(merge::NAME, merge::cell_add);
+    }
+    cf
+}
+
 /// A node's store. Reads may run concurrently; writes are serialised internally.
 pub struct Store {
     db: DB,
@@ -121,29 +151,8 @@ impl Store {
         }
         let db_err = |source| StoreError::Db { path: path.to_path_buf(), source };
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
-        let mut db_opts = Options::default();
-        db_opts.create_if_missing(true);
-        db_opts.create_missing_column_families(true);
-        db_opts.set_max_background_jobs(2);
-        db_opts.set_bytes_per_sync(1 << 20);
-        db_opts.set_keep_log_file_num(5);
-        let cfs = keys::ALL_CFS.iter().map(|&name| {
-            let mut cf = Options::default();
-            let mut table = BlockBasedOptions::default();
-            table.set_block_cache(&cache);
-            table.set_bloom_filter(10.0, false);
-            table.set_cache_index_and_filter_blocks(true);
-            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-            cf.set_block_based_table_factory(&table);
-            cf.set_write_buffer_size(opts.write_buffer_bytes);
-            cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            cf.set_level_compaction_dynamic_level_bytes(true);
-            if name == keys::CF_DIGEST {
-                cf.set_merge_operator_associative(merge::NAME, merge::cell_add);
-            }
-            ColumnFamilyDescriptor::new(name, cf)
-        });
-        let db = DB::open_cf_descriptors(&db_opts, path, cfs).map_err(db_err)?;
+        let cfs = keys::ALL_CFS.iter().map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, &cache, opts)));
+        let db = DB::open_cf_descriptors(&db_options(), path, cfs).map_err(db_err)?;
         let mut store = Store {
             db,
             path: path.to_path_buf(),

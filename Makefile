@@ -1,0 +1,39 @@
+# credithub: the two commands are `make demo` and `make test`.
+# Builds go to a persistent target directory outside the clone, so that repeated
+# runs (and CI on the same machine) reuse the RocksDB build.
+CARGO_TARGET_DIR ?= $(HOME)/.cache/credithub/target
+export CARGO_TARGET_DIR
+CARGO ?= cargo
+
+.PHONY: all deps build test demo bench lint fmt clean
+
+all: build
+
+deps:
+	@./deploy/install-build-deps.sh
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+## Build and pass every test of every crate.
+test: deps
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## Build and run the main job on this machine.
+demo: build
+	./scenarios/demo.sh
+
+## Benchmarks (release build; prints figures beside their references).
+bench: deps
+	$(CARGO) run --release -p credithub-scenarios --bin scenarios -- bench ingest
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,265 @@
+//! Commands that open a node's store directly (`--data-dir`), while the node is stopped:
+//! import, verify, query, stats.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use credithub_node::ingest::{self, ImportSummary};
+use credithub_node::Store;
+use credithub_protocol::ids::{SubjectId, SubjectKind};
+use credithub_protocol::record::{Details, Record};
+use credithub_protocol::DivisionCode;
+use serde::Serialize;
+
+use crate::output::{print_json, progress_bar, short_hash, table, Format};
+
+/// The store directory option shared by offline commands.
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// The node's data directory (the node must be stopped).
+    #[arg(long, env = "CREDIT_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+impl DataDir {
+    fn open(&self, jurisdiction: Option<DivisionCode>) -> anyhow::Result<Store> {
+        Store::open(&self.data_dir, jurisdiction)
+            .with_context(|| format!("opening the store in {}", self.data_dir.display()))
+    }
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    dir: DataDir,
+    /// The jurisdiction of a new store (required the first time; must match later).
+    #[arg(long)]
+    jurisdiction: Option<DivisionCode>,
+    /// Where to write rejected rows (default: FILE.rejects.csv beside the file).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Licence or penalty files in the national CF_/XK_ format (UTF-8 or GB18030/GBK).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Runs `import`; returns whether every row of every file was accepted.
+pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
+    let store = args.dir.open(args.jurisdiction)?;
+    let mut summaries: Vec<ImportSummary> = Vec::new();
+    for file in &args.files {
+        let reject_path = match (&args.rejects, args.files.len()) {
+            (Some(p), 1) => p.clone(),
+            (Some(p), _) => p.join(format!(
+                "{}.rejects.csv",
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            )),
+            (None, _) => ingest::default_reject_path(file),
+        };
+        let bar = progress_bar(0, &file.display().to_string());
+        let summary = ingest::import_file(&store, file, &reject_path, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .with_context(|| format!("importing {}", file.display()))?;
+        bar.finish_and_clear();
+        summaries.push(summary);
+    }
+    match format {
+        Format::Json => print_json(&summaries)?,
+        Format::Table => {
+            let mut t = table(&["FILE", "KIND", "ENCODING", "ROWS", "VALID", "REJECTED", "NEW", "UPDATED", "UNCHANGED", "SECONDS"]);
+            for s in &summaries {
+                t.add_row(vec![
+                    s.file.display().to_string(),
+                    s.kind.clone(),
+                    s.encoding.clone(),
+                    s.rows.to_string(),
+                    s.valid.to_string(),
+                    s.rejected.to_string(),
+                    s.inserted.to_string(),
+                    s.updated.to_string(),
+                    s.unchanged.to_string(),
+                    format!("{:.2}", s.elapsed.as_secs_f64()),
+                ]);
+            }
+            say!("{t}");
+            for s in summaries.iter().filter(|s| s.rejected > 0) {
+                say!("\nRejected rows of {} (all {} written to {}):", s.file.display(), s.rejected,
+                    s.reject_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+                for r in &s.first_rejects {
+                    say!("  line {}: {}", r.line, r.errors.join("; "));
+                }
+                if s.rejected as usize > s.first_rejects.len() {
+                    say!("  … and {} more", s.rejected as usize - s.first_rejects.len());
+                }
+            }
+        }
+    }
+    Ok(summaries.iter().all(|s| s.rejected == 0))
+}
+
+/// Runs `verify` on a stopped node's store; returns whether it was clean.
+pub fn verify(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
+    let store = dir.open(None)?;
+    let bar = progress_bar(0, "verify");
+    let report = store.verify(|n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    match format {
+        Format::Json => print_json(&report)?,
+        Format::Table => {
+            say!(
+                "checked {} records ({} tombstones) in {} partitions, {} digest cells, {} subject-index entries",
+                report.records, report.tombstones, report.partitions, report.cells, report.subject_entries
+            );
+            if report.is_clean() {
+                say!("OK: the digest and subject indexes match the records");
+            } else {
+                say!("MISMATCH: {} problem(s)", report.problem_count);
+                for p in &report.problems {
+                    say!("  {p}");
+                }
+            }
+        }
+    }
+    Ok(report.is_clean())
+}
+
+/// Arguments of `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    dir: DataDir,
+    /// The subject's USCC, resident identity number, registration number or organisation code.
+    #[arg(long)]
+    subject: String,
+}
+
+/// One record as `query` shows it: personal identifiers masked.
+#[derive(Debug, Serialize)]
+struct RecordView {
+    key: String,
+    kind: String,
+    origin: String,
+    version: u64,
+    subject: String,
+    subject_id: String,
+    authority: String,
+    decision_no: String,
+    decision_date: String,
+    severity: String,
+    status: String,
+    summary: String,
+}
+
+fn view(r: &Record) -> Option<RecordView> {
+    let b = r.body.as_ref()?;
+    let summary = match &b.details {
+        Details::Penalty(p) => p.content.clone(),
+        Details::Licence(l) => l.content.clone(),
+        Details::ListEntry(l) => format!("{}: {}", l.list_name, l.reason),
+        Details::DishonestDebtor(d) => format!("{} {}", d.court, d.case_no),
+        Details::Other => String::new(),
+    };
+    let subject = match b.subject.kind {
+        // Names of natural persons are personal data too: keep the surname only.
+        SubjectKind::NaturalPerson => {
+            let mut chars = b.subject.name.chars();
+            format!("{}**", chars.next().unwrap_or('*'))
+        }
+        _ => b.subject.name.clone(),
+    };
+    Some(RecordView {
+        key: r.key.to_string(),
+        kind: r.key.kind.name(),
+        origin: r.key.origin.to_string(),
+        version: r.version.0,
+        subject,
+        subject_id: b.subject.id.to_string(),
+        authority: b.authority.name.clone(),
+        decision_no: b.decision_no.clone(),
+        decision_date: b.decision_date.to_string(),
+        severity: format!("{:?}", b.severity),
+        status: format!("{:?}", b.status),
+        summary,
+    })
+}
+
+/// Runs `query --subject` on a stopped node's store.
+pub fn query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
+    let subject = SubjectId::parse(&args.subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
+    let store = args.dir.open(None)?;
+    let records = store.by_subject(&subject)?;
+    let views: Vec<RecordView> = records.iter().filter_map(view).collect();
+    match format {
+        Format::Json => print_json(&views)?,
+        Format::Table => {
+            say!("{} record(s) about {} held by {} ({}):", views.len(), subject, store.jurisdiction(),
+                store.jurisdiction().name().unwrap_or(""));
+            let mut t = table(&["KIND", "ORIGIN", "AUTHORITY", "DECISION", "DATE", "SEVERITY", "STATUS", "CONTENT"]);
+            for v in &views {
+                t.add_row(vec![&v.kind, &v.origin, &v.authority, &v.decision_no, &v.decision_date, &v.severity, &v.status, &v.summary]);
+            }
+            say!("{t}");
+        }
+    }
+    Ok(true)
+}
+
+#[derive(Debug, Serialize)]
+struct PartitionView {
+    origin: String,
+    kind: String,
+    records: i64,
+    root: String,
+}
+
+#[derive(Debug, Serialize)]
+struct StatsView {
+    jurisdiction: String,
+    records: i64,
+    live: u64,
+    tombstones: u64,
+    store_root: String,
+    partitions: Vec<PartitionView>,
+}
+
+/// Runs `stats` on a stopped node's store: counts and digest roots.
+pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
+    let store = dir.open(None)?;
+    let root = store.store_root()?;
+    let (live, tombstones) = store.count(DivisionCode::NATIONAL, None)?;
+    let partitions = store
+        .partitions()?
+        .into_iter()
+        .map(|(p, cell)| PartitionView {
+            origin: format!("{} {}", p.origin, p.origin.name().unwrap_or("")),
+            kind: p.kind.name(),
+            records: cell.signed_count(),
+            root: short_hash(&cell.fingerprint()),
+        })
+        .collect();
+    let view = StatsView {
+        jurisdiction: format!("{} {}", store.jurisdiction(), store.jurisdiction().name().unwrap_or("")),
+        records: root.signed_count(),
+        live,
+        tombstones,
+        store_root: short_hash(&root.fingerprint()),
+        partitions,
+    };
+    match format {
+        Format::Json => print_json(&view)?,
+        Format::Table => {
+            say!("jurisdiction {}: {} record versions ({} live, {} tombstones), store root {}",
+                view.jurisdiction, view.records, view.live, view.tombstones, view.store_root);
+            let mut t = table(&["ORIGIN", "KIND", "RECORDS", "ROOT"]);
+            for p in &view.partitions {
+                t.add_row(vec![p.origin.clone(), p.kind.clone(), p.records.to_string(), p.root.clone()]);
+            }
+            say!("{t}");
+        }
+    }
+    Ok(true)
+}

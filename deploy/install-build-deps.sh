@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building credithub needs on Debian/Ubuntu when it is missing:
+# libclang (the rocksdb crate generates its bindings with it) and a C++ compiler.
+# Safe to run repeatedly: it does nothing when everything is present.
+set -euo pipefail
+
+missing=()
+if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
+  missing+=(libclang-dev)
+fi
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+command -v cargo >/dev/null 2>&1 || { echo "cargo is not installed: install the Rust toolchain (rustup) first" >&2; exit 1; }
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing build dependencies: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "need root (or sudo) to install: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
