@@ -29,7 +29,13 @@ use crate::output::Format;
 #[command(name = "credit-admin", version, about, propagate_version = true)]
 struct Cli {
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value = "table", env = "CREDIT_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "table",
+        env = "CREDIT_FORMAT"
+    )]
     format: Format,
     #[command(subcommand)]
     command: Command,
@@ -56,7 +62,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, cli.format).map(|ok| if ok { 0 } else { 1 }),
-        Command::Import(args) => offline::import(args, cli.format).map(|ok| if ok { 0 } else { PARTIAL }),
+        Command::Import(args) => {
+            offline::import(args, cli.format).map(|ok| if ok { 0 } else { PARTIAL })
+        }
         Command::Verify(dir) => offline::verify(dir, cli.format).map(|ok| if ok { 0 } else { 1 }),
         Command::Query(args) => offline::query(args, cli.format).map(|_| 0),
         Command::Stats(dir) => offline::stats(dir, cli.format).map(|_| 0),

@@ -45,6 +45,10 @@ pub struct ImportArgs {
     files: Vec<PathBuf>,
 }
 
+/// Rejected rows listed per file in table output (JSON lists up to 50; the reject
+/// file has them all).
+const LISTED_IN_TABLE: usize = 10;
+
 /// Runs `import`; returns whether every row of every file was accepted.
 pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
     let store = args.dir.open(args.jurisdiction)?;
@@ -54,7 +58,9 @@ pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
             (Some(p), 1) => p.clone(),
             (Some(p), _) => p.join(format!(
                 "{}.rejects.csv",
-                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             )),
             (None, _) => ingest::default_reject_path(file),
         };
@@ -70,7 +76,18 @@ pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
     match format {
         Format::Json => print_json(&summaries)?,
         Format::Table => {
-            let mut t = table(&["FILE", "KIND", "ENCODING", "ROWS", "VALID", "REJECTED", "NEW", "UPDATED", "UNCHANGED", "SECONDS"]);
+            let mut t = table(&[
+                "FILE",
+                "KIND",
+                "ENCODING",
+                "ROWS",
+                "VALID",
+                "REJECTED",
+                "NEW",
+                "UPDATED",
+                "UNCHANGED",
+                "SECONDS",
+            ]);
             for s in &summaries {
                 t.add_row(vec![
                     s.file.display().to_string(),
@@ -87,13 +104,21 @@ pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
             }
             say!("{t}");
             for s in summaries.iter().filter(|s| s.rejected > 0) {
-                say!("\nRejected rows of {} (all {} written to {}):", s.file.display(), s.rejected,
-                    s.reject_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
-                for r in &s.first_rejects {
+                say!(
+                    "\nRejected rows of {} (all {} written to {}):",
+                    s.file.display(),
+                    s.rejected,
+                    s.reject_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+                for r in s.first_rejects.iter().take(LISTED_IN_TABLE) {
                     say!("  line {}: {}", r.line, r.errors.join("; "));
                 }
-                if s.rejected as usize > s.first_rejects.len() {
-                    say!("  … and {} more", s.rejected as usize - s.first_rejects.len());
+                let listed = s.first_rejects.len().min(LISTED_IN_TABLE) as u64;
+                if s.rejected > listed {
+                    say!("  … and {} more", s.rejected - listed);
                 }
             }
         }
@@ -196,11 +221,34 @@ pub fn query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
     match format {
         Format::Json => print_json(&views)?,
         Format::Table => {
-            say!("{} record(s) about {} held by {} ({}):", views.len(), subject, store.jurisdiction(),
-                store.jurisdiction().name().unwrap_or(""));
-            let mut t = table(&["KIND", "ORIGIN", "AUTHORITY", "DECISION", "DATE", "SEVERITY", "STATUS", "CONTENT"]);
+            say!(
+                "{} record(s) about {} held by {} ({}):",
+                views.len(),
+                subject,
+                store.jurisdiction(),
+                store.jurisdiction().name().unwrap_or("")
+            );
+            let mut t = table(&[
+                "KIND",
+                "ORIGIN",
+                "AUTHORITY",
+                "DECISION",
+                "DATE",
+                "SEVERITY",
+                "STATUS",
+                "CONTENT",
+            ]);
             for v in &views {
-                t.add_row(vec![&v.kind, &v.origin, &v.authority, &v.decision_no, &v.decision_date, &v.severity, &v.status, &v.summary]);
+                t.add_row(vec![
+                    &v.kind,
+                    &v.origin,
+                    &v.authority,
+                    &v.decision_no,
+                    &v.decision_date,
+                    &v.severity,
+                    &v.status,
+                    &v.summary,
+                ]);
             }
             say!("{t}");
         }
@@ -242,7 +290,11 @@ pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
         })
         .collect();
     let view = StatsView {
-        jurisdiction: format!("{} {}", store.jurisdiction(), store.jurisdiction().name().unwrap_or("")),
+        jurisdiction: format!(
+            "{} {}",
+            store.jurisdiction(),
+            store.jurisdiction().name().unwrap_or("")
+        ),
         records: root.signed_count(),
         live,
         tombstones,
@@ -252,11 +304,22 @@ pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
     match format {
         Format::Json => print_json(&view)?,
         Format::Table => {
-            say!("jurisdiction {}: {} record versions ({} live, {} tombstones), store root {}",
-                view.jurisdiction, view.records, view.live, view.tombstones, view.store_root);
+            say!(
+                "jurisdiction {}: {} record versions ({} live, {} tombstones), store root {}",
+                view.jurisdiction,
+                view.records,
+                view.live,
+                view.tombstones,
+                view.store_root
+            );
             let mut t = table(&["ORIGIN", "KIND", "RECORDS", "ROOT"]);
             for p in &view.partitions {
-                t.add_row(vec![p.origin.clone(), p.kind.clone(), p.records.to_string(), p.root.clone()]);
+                t.add_row(vec![
+                    p.origin.clone(),
+                    p.kind.clone(),
+                    p.records.to_string(),
+                    p.root.clone(),
+                ]);
             }
             say!("{t}");
         }

@@ -1,7 +1,9 @@
 //! `credit-admin validate uscc|ric|region CODE…`: offline identifier validation.
 
 use clap::{Args, ValueEnum};
-use credithub_protocol::ids::{uscc, DivisionCode, DivisionLevel, DivisionStatus, ResidentId, Uscc};
+use credithub_protocol::ids::{
+    uscc, DivisionCode, DivisionLevel, DivisionStatus, ResidentId, Uscc,
+};
 use serde::Serialize;
 
 use crate::output::{print_json, table, Format};
@@ -55,7 +57,10 @@ fn division_detail(d: DivisionCode) -> (String, Option<&'static str>) {
     match (d.status(), d.name()) {
         (DivisionStatus::Current, Some(name)) => (format!("{d} {name}"), None),
         _ => (
-            format!("{d} (not in the 2024 list: retired or unlisted, under {})", d.province_name().unwrap_or("?")),
+            format!(
+                "{d} (not in the 2024 list: retired or unlisted, under {})",
+                d.province_name().unwrap_or("?")
+            ),
             Some("unlisted-division"),
         ),
     }
@@ -75,9 +80,19 @@ fn check(kind: CodeKind, code: &str) -> Verdict {
                     flags.push("pilot-check-exception");
                     detail.push_str("; fails the position-18 check but is a Fujian pilot code, accepted under policy");
                 }
-                Verdict { input: code.to_string(), valid: true, detail, flags }
+                Verdict {
+                    input: code.to_string(),
+                    valid: true,
+                    detail,
+                    flags,
+                }
             }
-            Err(e) => Verdict { input: code.to_string(), valid: false, detail: e.to_string(), flags: vec![] },
+            Err(e) => Verdict {
+                input: code.to_string(),
+                valid: false,
+                detail: e.to_string(),
+                flags: vec![],
+            },
         },
         CodeKind::Ric => match ResidentId::parse(code) {
             Ok(id) => {
@@ -86,9 +101,19 @@ fn check(kind: CodeKind, code: &str) -> Verdict {
                 if code.trim().len() == 15 {
                     flags.push("legacy-15-digit");
                 }
-                Verdict { input: id.masked(), valid: true, detail: format!("issued in {division}"), flags }
+                Verdict {
+                    input: id.masked(),
+                    valid: true,
+                    detail: format!("issued in {division}"),
+                    flags,
+                }
             }
-            Err(e) => Verdict { input: mask_input(code), valid: false, detail: e.to_string(), flags: vec![] },
+            Err(e) => Verdict {
+                input: mask_input(code),
+                valid: false,
+                detail: e.to_string(),
+                flags: vec![],
+            },
         },
         CodeKind::Region => match DivisionCode::parse(code) {
             Ok(d) => {
@@ -99,9 +124,19 @@ fn check(kind: CodeKind, code: &str) -> Verdict {
                     DivisionLevel::Prefecture => "prefecture",
                     DivisionLevel::County => "county",
                 };
-                Verdict { input: code.to_string(), valid: true, detail: format!("{level}: {detail}"), flags: flag.into_iter().collect() }
+                Verdict {
+                    input: code.to_string(),
+                    valid: true,
+                    detail: format!("{level}: {detail}"),
+                    flags: flag.into_iter().collect(),
+                }
             }
-            Err(e) => Verdict { input: code.to_string(), valid: false, detail: e.to_string(), flags: vec![] },
+            Err(e) => Verdict {
+                input: code.to_string(),
+                valid: false,
+                detail: e.to_string(),
+                flags: vec![],
+            },
         },
     }
 }
@@ -118,7 +153,11 @@ pub fn run(args: &ValidateArgs, format: Format) -> anyhow::Result<bool> {
                 if !v.flags.is_empty() {
                     detail = format!("{detail} [{}]", v.flags.join(", "));
                 }
-                t.add_row(vec![v.input.clone(), if v.valid { "yes".into() } else { "NO".into() }, detail]);
+                t.add_row(vec![
+                    v.input.clone(),
+                    if v.valid { "yes".into() } else { "NO".into() },
+                    detail,
+                ]);
             }
             say!("{t}");
         }

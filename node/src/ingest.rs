@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use credithub_protocol::record::{RecordBody, RecordKind};
 use serde::Serialize;
 
 use crate::clock::now_millis;
-use crate::import::{FileKind, ImportError, ImportFile, RejectWriter, RejectedRow, RowOutcome, SourceEncoding};
-use crate::store::{ApplyStats, Store, StoreError};
+use crate::import::{
+    FileKind, ImportError, ImportFile, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
+};
+use crate::store::{ApplyStats, PreparedLocal, Store, StoreError};
 
 /// Rows written per atomic batch.
 pub const BATCH_ROWS: usize = 2_000;
@@ -79,7 +80,10 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// The default reject file for an input: `NAME.rejects.csv` beside it.
 pub fn default_reject_path(input: &Path) -> PathBuf {
-    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "import".into());
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
     input.with_file_name(format!("{name}.rejects.csv"))
 }
 
@@ -118,11 +122,13 @@ pub fn import_file(
     let mut rejects = RejectWriter::create(reject_path, file.header());
 
     let stats = std::thread::scope(|scope| -> Result<ApplyStats, IngestError> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<(RecordKind, RecordBody)>>(4);
+        // Parsing, validation and encoding run here; comparing and writing on the
+        // writer thread.
+        let (tx, rx) = mpsc::sync_channel::<PreparedLocal>(4);
         let writer = scope.spawn(move || -> Result<ApplyStats, StoreError> {
             let mut stats = ApplyStats::default();
             for batch in rx {
-                let outcomes = store.write_local(batch, now_millis())?;
+                let outcomes = store.commit_local(batch, now_millis())?;
                 stats.add(ApplyStats::of(&outcomes));
             }
             Ok(stats)
@@ -135,13 +141,13 @@ pub fn import_file(
                 RowOutcome::Valid(row) => {
                     summary.valid += 1;
                     summary.warnings += row.warnings.len() as u64;
-                    if summary.rows % 4096 == 0 {
+                    if summary.rows.is_multiple_of(4096) {
                         progress(row.bytes_read, total);
                     }
                     batch.push((row.kind, row.body));
                     if batch.len() == BATCH_ROWS {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                        if tx.send(full).is_err() {
+                        if tx.send(store.prepare_local(full, now_millis())).is_err() {
                             break; // the writer stopped on an error, reported below
                         }
                     }
@@ -156,10 +162,12 @@ pub fn import_file(
             }
         }
         if !batch.is_empty() {
-            let _ = tx.send(batch);
+            let _ = tx.send(store.prepare_local(batch, now_millis()));
         }
         drop(tx);
-        let stats = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let stats = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         parse_result?;
         Ok(stats)
     })?;
@@ -174,12 +182,20 @@ pub fn import_file(
     Ok(summary)
 }
 
-fn record_reject(row: &RejectedRow, rejects: &mut RejectWriter, summary: &mut ImportSummary) -> Result<(), ImportError> {
+fn record_reject(
+    row: &RejectedRow,
+    rejects: &mut RejectWriter,
+    summary: &mut ImportSummary,
+) -> Result<(), ImportError> {
     rejects.write(row)?;
     if summary.first_rejects.len() < LISTED_REJECTS {
         summary.first_rejects.push(RejectSummary {
             line: row.line,
-            errors: row.errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect(),
+            errors: row
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.reason))
+                .collect(),
         });
     }
     Ok(())

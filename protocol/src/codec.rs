@@ -41,13 +41,17 @@ pub enum CodecError {
 
 /// The canonical bytes of a body (or of a tombstone, `None`).
 pub fn body_bytes(body: Option<&RecordBody>) -> Vec<u8> {
-    // Serialising plain data into a Vec cannot fail.
-    postcard::to_stdvec(&body).unwrap_or_default()
+    // Serialising plain data into a Vec cannot fail. Sized for a typical record, so
+    // that the buffer rarely grows.
+    postcard::to_extend(&body, Vec::with_capacity(768)).unwrap_or_default()
 }
 
 /// The digest of a record version from its parts.
 pub fn digest_of(key: &RecordKey, version: Version, body_bytes: &[u8]) -> Digest {
-    let mut h = blake3::Hasher::new_derive_key("credithub record v1");
+    static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+    let mut h = BASE
+        .get_or_init(|| blake3::Hasher::new_derive_key("credithub record v1"))
+        .clone();
     h.update(&key.to_bytes());
     h.update(&version.0.to_be_bytes());
     h.update(body_bytes);
@@ -92,7 +96,10 @@ impl EncodedRecord {
 
     /// The header (version and digest).
     pub fn header(&self) -> RecordHeader {
-        read_header(&self.bytes).unwrap_or(RecordHeader { version: Version(0), digest: Digest([0; 32]) })
+        read_header(&self.bytes).unwrap_or(RecordHeader {
+            version: Version(0),
+            digest: Digest([0; 32]),
+        })
     }
 
     /// The canonical body bytes.
@@ -103,7 +110,11 @@ impl EncodedRecord {
     /// The digest-index item of this version.
     pub fn item(&self) -> DigestItem {
         let h = self.header();
-        DigestItem { id: self.key.id, version: h.version, digest: h.digest }
+        DigestItem {
+            id: self.key.id,
+            version: h.version,
+            digest: h.digest,
+        }
     }
 
     /// Whether this version is a tombstone.
@@ -120,10 +131,17 @@ pub fn read_header(bytes: &[u8]) -> Result<RecordHeader, CodecError> {
     if bytes[0] != FORMAT_V1 {
         return Err(CodecError::Format(bytes[0]));
     }
-    let version = Version(u64::from_be_bytes(bytes[1..9].try_into().map_err(|_| CodecError::Truncated(bytes.len()))?));
+    let version = Version(u64::from_be_bytes(
+        bytes[1..9]
+            .try_into()
+            .map_err(|_| CodecError::Truncated(bytes.len()))?,
+    ));
     let mut digest = [0u8; 32];
     digest.copy_from_slice(&bytes[9..41]);
-    Ok(RecordHeader { version, digest: Digest(digest) })
+    Ok(RecordHeader {
+        version,
+        digest: Digest(digest),
+    })
 }
 
 /// Decodes an encoded record, checking that its digest matches its content.
@@ -132,7 +150,10 @@ pub fn decode(key: RecordKey, bytes: &[u8]) -> Result<Record, CodecError> {
     let body = &bytes[HEADER_LEN..];
     let computed = digest_of(&key, header.version, body);
     if computed != header.digest {
-        return Err(CodecError::DigestMismatch { stated: header.digest, computed });
+        return Err(CodecError::DigestMismatch {
+            stated: header.digest,
+            computed,
+        });
     }
     let parsed: Option<RecordBody> =
         postcard::from_bytes(body).map_err(|e| CodecError::Body(e.to_string()))?;
@@ -140,7 +161,11 @@ pub fn decode(key: RecordKey, bytes: &[u8]) -> Result<Record, CodecError> {
     if body_bytes(parsed.as_ref()) != body {
         return Err(CodecError::Body("body is not in canonical form".into()));
     }
-    Ok(Record { key, version: header.version, body: parsed })
+    Ok(Record {
+        key,
+        version: header.version,
+        body: parsed,
+    })
 }
 
 #[cfg(test)]
@@ -159,8 +184,14 @@ mod tests {
         let mut forged = enc.bytes.clone();
         let last = forged.len() - 1;
         forged[last] ^= 1;
-        assert!(matches!(decode(record.key, &forged), Err(CodecError::DigestMismatch { .. })));
-        assert!(matches!(decode(record.key, &enc.bytes[..10]), Err(CodecError::Truncated(10))));
+        assert!(matches!(
+            decode(record.key, &forged),
+            Err(CodecError::DigestMismatch { .. })
+        ));
+        assert!(matches!(
+            decode(record.key, &enc.bytes[..10]),
+            Err(CodecError::Truncated(10))
+        ));
     }
 
     #[test]

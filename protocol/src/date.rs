@@ -27,7 +27,7 @@ pub struct DateError {
 }
 
 fn is_leap(y: u16) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 fn days_in_month(y: u16, m: u8) -> u8 {
@@ -54,12 +54,15 @@ impl Date {
 
     /// Parses the date formats found in source files (see the module documentation).
     pub fn parse(text: &str) -> Result<Self, DateError> {
-        let err = |reason| DateError { text: text.to_string(), reason };
+        let err = |reason| DateError {
+            text: text.to_string(),
+            reason,
+        };
         let t = text.trim();
         // Drop a trailing time part ("2024-03-05 00:00:00", "2024-03-05T08:00").
         let t = t.split([' ', 'T']).next().unwrap_or(t);
         let parts: Vec<&str> = t
-            .split(|c: char| matches!(c, '-' | '/' | '.' | '年' | '月' | '日'))
+            .split(['-', '/', '.', '年', '月', '日'])
             .filter(|p| !p.is_empty())
             .collect();
         let (y, m, d) = match parts.as_slice() {
@@ -188,10 +191,24 @@ mod tests {
     #[test]
     fn formats_in_source_files() {
         let want = Date::new(2024, 3, 5).unwrap();
-        for t in ["2024-03-05", "2024/3/5", "20240305", "2024年3月5日", "2024-03-05 00:00:00", "2024.03.05"] {
+        for t in [
+            "2024-03-05",
+            "2024/3/5",
+            "20240305",
+            "2024年3月5日",
+            "2024-03-05 00:00:00",
+            "2024.03.05",
+        ] {
             assert_eq!(Date::parse(t).unwrap(), want, "{t}");
         }
-        for t in ["2024-02-30", "2023-02-29", "2024-13-01", "24-03-05", "soon", ""] {
+        for t in [
+            "2024-02-30",
+            "2023-02-29",
+            "2024-13-01",
+            "24-03-05",
+            "soon",
+            "",
+        ] {
             assert!(Date::parse(t).is_err(), "{t}");
         }
         assert_eq!(Date::parse("2000-02-29").unwrap().to_string(), "2000-02-29");

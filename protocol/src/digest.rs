@@ -108,11 +108,15 @@ pub struct NodePath {
 
 impl NodePath {
     /// The root of a partition's trie.
-    pub const ROOT: NodePath = NodePath { level: 0, prefix: 0 };
+    pub const ROOT: NodePath = NodePath {
+        level: 0,
+        prefix: 0,
+    };
 
     /// A node from its level and prefix, if the prefix fits the level.
     pub fn new(level: u8, prefix: u64) -> Option<NodePath> {
-        let fits = level <= MAX_LEVEL && (level == 0 || prefix >> (u32::from(level) * FANOUT_BITS) == 0);
+        let fits =
+            level <= MAX_LEVEL && (level == 0 || prefix >> (u32::from(level) * FANOUT_BITS) == 0);
         (fits && (level > 0 || prefix == 0)).then_some(NodePath { level, prefix })
     }
 
@@ -120,7 +124,11 @@ impl NodePath {
     pub fn of(id: &RecordId, level: u8) -> NodePath {
         let level = level.min(MAX_LEVEL);
         let top = u64::from_be_bytes(id.0[..8].try_into().unwrap_or([0; 8]));
-        let prefix = if level == 0 { 0 } else { top >> (64 - u32::from(level) * FANOUT_BITS) };
+        let prefix = if level == 0 {
+            0
+        } else {
+            top >> (64 - u32::from(level) * FANOUT_BITS)
+        };
         NodePath { level, prefix }
     }
 
@@ -144,7 +152,10 @@ impl NodePath {
 
     /// The parent, unless this is the root.
     pub fn parent(self) -> Option<NodePath> {
-        (self.level > 0).then(|| NodePath { level: self.level - 1, prefix: self.prefix >> FANOUT_BITS })
+        (self.level > 0).then(|| NodePath {
+            level: self.level - 1,
+            prefix: self.prefix >> FANOUT_BITS,
+        })
     }
 
     /// The ancestor (or self) at `level`, if `level` is not deeper than this node.
@@ -179,7 +190,13 @@ impl NodePath {
         if next >> (u32::from(self.level) * FANOUT_BITS) != 0 {
             return None;
         }
-        Some(NodePath { level: self.level, prefix: next }.first_id())
+        Some(
+            NodePath {
+                level: self.level,
+                prefix: next,
+            }
+            .first_id(),
+        )
     }
 }
 
@@ -194,7 +211,12 @@ impl fmt::Display for NodePath {
         if self.level == 0 {
             return f.write_str("/");
         }
-        write!(f, "/{:0width$x}", self.prefix, width = usize::from(self.level))
+        write!(
+            f,
+            "/{:0width$x}",
+            self.prefix,
+            width = usize::from(self.level)
+        )
     }
 }
 
@@ -236,11 +258,19 @@ impl fmt::Debug for Fragment {
 
 fn fadd(a: u64, b: u64) -> u64 {
     let s = a + b; // both < 2^61: no overflow
-    if s >= FIELD_PRIME { s - FIELD_PRIME } else { s }
+    if s >= FIELD_PRIME {
+        s - FIELD_PRIME
+    } else {
+        s
+    }
 }
 
 fn fneg(a: u64) -> u64 {
-    if a == 0 { 0 } else { FIELD_PRIME - a }
+    if a == 0 {
+        0
+    } else {
+        FIELD_PRIME - a
+    }
 }
 
 fn fmul(a: u64, b: u64) -> u64 {
@@ -290,7 +320,10 @@ pub struct Cell {
 /// The leaf hash of an item: BLAKE3 (derived key "credithub digest leaf v1") of id,
 /// version and digest.
 pub fn leaf_hash(item: &DigestItem) -> [u8; 32] {
-    let mut h = blake3::Hasher::new_derive_key("credithub digest leaf v1");
+    static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+    let mut h = BASE
+        .get_or_init(|| blake3::Hasher::new_derive_key("credithub digest leaf v1"))
+        .clone();
     h.update(&item.id.0);
     h.update(&item.version.0.to_be_bytes());
     h.update(&item.digest.0);
@@ -309,7 +342,13 @@ pub struct Decoded {
 
 impl Cell {
     /// The cell of the empty set.
-    pub const EMPTY: Cell = Cell { count: 0, s1: 0, s2: 0, s4: 0, hash: [0; 32] };
+    pub const EMPTY: Cell = Cell {
+        count: 0,
+        s1: 0,
+        s2: 0,
+        s4: 0,
+        hash: [0; 32],
+    };
 
     /// The cell of a single item.
     pub fn of(item: &DigestItem) -> Cell {
@@ -318,7 +357,13 @@ impl Cell {
         let w = if w == 0 { 1 } else { w };
         let f = Fragment::of(&item.id).0 % FIELD_PRIME;
         let wf = fmul(w, f);
-        Cell { count: 1, s1: w, s2: wf, s4: fmul(wf, f), hash }
+        Cell {
+            count: 1,
+            s1: w,
+            s2: wf,
+            s4: fmul(wf, f),
+            hash,
+        }
     }
 
     /// Adds another cell (the union of disjoint sets).
@@ -374,7 +419,10 @@ impl Cell {
             return None;
         }
         let f = fmul(self.s2, finv(self.s1));
-        Some(Decoded { fragment: Fragment(f), count })
+        Some(Decoded {
+            fragment: Fragment(f),
+            count,
+        })
     }
 
     /// A fingerprint of the whole cell, for display and comparison.
@@ -399,7 +447,13 @@ impl Cell {
             return None;
         }
         let word = |i: usize| b[i..i + 8].try_into().ok().map(u64::from_le_bytes);
-        let mut c = Cell { count: word(0)?, s1: word(8)?, s2: word(16)?, s4: word(24)?, hash: [0; 32] };
+        let mut c = Cell {
+            count: word(0)?,
+            s1: word(8)?,
+            s2: word(16)?,
+            s4: word(24)?,
+            hash: [0; 32],
+        };
         if c.s1 >= FIELD_PRIME || c.s2 >= FIELD_PRIME || c.s4 >= FIELD_PRIME {
             return None;
         }
@@ -416,7 +470,12 @@ impl Default for Cell {
 
 impl fmt::Debug for Cell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Cell(count={}, hash={})", self.signed_count(), hex::encode(&self.hash[..8]))
+        write!(
+            f,
+            "Cell(count={}, hash={})",
+            self.signed_count(),
+            hex::encode(&self.hash[..8])
+        )
     }
 }
 
@@ -429,7 +488,11 @@ mod tests {
         let h = blake3::hash(&seed.to_le_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&h.as_bytes()[..16]);
-        DigestItem { id: RecordId(id), version: Version(version), digest: Digest(*blake3::hash(&version.to_le_bytes()).as_bytes()) }
+        DigestItem {
+            id: RecordId(id),
+            version: Version(version),
+            digest: Digest(*blake3::hash(&version.to_le_bytes()).as_bytes()),
+        }
     }
 
     #[test]
@@ -438,9 +501,12 @@ mod tests {
         let leaf = NodePath::of(&it.id, 4);
         assert!(leaf.contains(&it.id));
         assert_eq!(leaf.ancestor(0), Some(NodePath::ROOT));
-        assert_eq!(leaf.parent().unwrap().child((leaf.prefix() & 15) as usize), Some(leaf));
+        assert_eq!(
+            leaf.parent().unwrap().child((leaf.prefix() & 15) as usize),
+            Some(leaf)
+        );
         assert!(leaf.first_id() <= it.id);
-        assert!(leaf.end_id().map_or(true, |end| it.id < end));
+        assert!(leaf.end_id().is_none_or(|end| it.id < end));
         assert_eq!(NodePath::new(1, 15).unwrap().end_id(), None);
         assert_eq!(NodePath::new(1, 16), None);
     }
@@ -456,10 +522,22 @@ mod tests {
         right.insert(&a);
         let mut delta = left;
         delta.sub(&right);
-        assert_eq!(delta.decode(), Some(Decoded { fragment: Fragment::of(&b.id), count: 1 }));
+        assert_eq!(
+            delta.decode(),
+            Some(Decoded {
+                fragment: Fragment::of(&b.id),
+                count: 1
+            })
+        );
         let mut back = right;
         back.sub(&left);
-        assert_eq!(back.decode(), Some(Decoded { fragment: Fragment::of(&b.id), count: -1 }));
+        assert_eq!(
+            back.decode(),
+            Some(Decoded {
+                fragment: Fragment::of(&b.id),
+                count: -1
+            })
+        );
         assert_eq!(left.decode(), None);
         assert!(Fragment::of(&b.id).node(4).contains(&b.id));
     }
@@ -475,7 +553,13 @@ mod tests {
         b.insert(&other);
         let mut delta = a;
         delta.sub(&b);
-        assert_eq!(delta.decode(), Some(Decoded { fragment: Fragment::of(&old.id), count: 0 }));
+        assert_eq!(
+            delta.decode(),
+            Some(Decoded {
+                fragment: Fragment::of(&old.id),
+                count: 0
+            })
+        );
         // Two different ids never decode.
         let mut two = Cell::EMPTY;
         two.insert(&item(5, 1));
@@ -489,7 +573,10 @@ mod tests {
             assert_eq!(fmul(a, finv(a)), 1);
             assert_eq!(fadd(a, fneg(a)), 0);
         }
-        assert_eq!(Cell::from_bytes(&Cell::of(&item(1, 1)).to_bytes()), Some(Cell::of(&item(1, 1))));
+        assert_eq!(
+            Cell::from_bytes(&Cell::of(&item(1, 1)).to_bytes()),
+            Some(Cell::of(&item(1, 1)))
+        );
     }
 
     proptest! {

@@ -104,7 +104,8 @@ impl Serialize for RecordKind {
 impl<'de> Deserialize<'de> for RecordKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = u16::deserialize(d)?;
-        RecordKind::from_code(v).ok_or_else(|| serde::de::Error::custom(format!("unknown record kind {v}")))
+        RecordKind::from_code(v)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown record kind {v}")))
     }
 }
 
@@ -152,16 +153,23 @@ pub enum KeyError {
 impl RecordKey {
     /// Derives the key of a record from its origin, kind and body's natural key.
     pub fn derive(origin: DivisionCode, kind: RecordKind, body: &RecordBody) -> RecordKey {
-        let mut h = blake3::Hasher::new_derive_key("credithub record id v1");
+        static BASE: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+        let mut h = BASE
+            .get_or_init(|| blake3::Hasher::new_derive_key("credithub record id v1"))
+            .clone();
         h.update(&origin.as_u32().to_be_bytes());
         h.update(&kind.code().to_be_bytes());
-        for part in body.natural_key() {
+        body.visit_natural_key(|part| {
             h.update(&(part.len() as u32).to_be_bytes());
-            h.update(part.as_bytes());
-        }
+            h.update(part);
+        });
         let mut id = [0u8; 16];
         id.copy_from_slice(&h.finalize().as_bytes()[..16]);
-        RecordKey { origin, kind, id: RecordId(id) }
+        RecordKey {
+            origin,
+            kind,
+            id: RecordId(id),
+        }
     }
 
     /// The storage and wire form: origin (u32 BE), kind (u16 BE), id. Keys of one
@@ -176,28 +184,45 @@ impl RecordKey {
 
     /// Reads the form written by [`to_bytes`](Self::to_bytes).
     pub fn from_bytes(b: &[u8]) -> Result<RecordKey, KeyError> {
-        let bad = |reason: String| KeyError::Part { key: hex::encode(b), reason };
+        let bad = |reason: String| KeyError::Part {
+            key: hex::encode(b),
+            reason,
+        };
         if b.len() != KEY_LEN {
             return Err(bad(format!("{} bytes, expected {KEY_LEN}", b.len())));
         }
         let origin = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         let origin = DivisionCode::from_u32(origin).map_err(|e| bad(e.to_string()))?;
         let kind = u16::from_be_bytes([b[4], b[5]]);
-        let kind = RecordKind::from_code(kind).ok_or_else(|| bad(format!("unknown kind {kind}")))?;
+        let kind =
+            RecordKind::from_code(kind).ok_or_else(|| bad(format!("unknown kind {kind}")))?;
         let mut id = [0u8; 16];
         id.copy_from_slice(&b[6..]);
-        Ok(RecordKey { origin, kind, id: RecordId(id) })
+        Ok(RecordKey {
+            origin,
+            kind,
+            id: RecordId(id),
+        })
     }
 
     /// The partition this record's digest lives in.
     pub fn partition(&self) -> crate::digest::PartitionId {
-        crate::digest::PartitionId { origin: self.origin, kind: self.kind }
+        crate::digest::PartitionId {
+            origin: self.origin,
+            kind: self.kind,
+        }
     }
 }
 
 impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.origin, self.kind, hex::encode(self.id.0))
+        write!(
+            f,
+            "{}:{}:{}",
+            self.origin,
+            self.kind,
+            hex::encode(self.id.0)
+        )
     }
 }
 
@@ -214,14 +239,21 @@ impl std::str::FromStr for RecordKey {
         let [origin, kind, id] = parts.as_slice() else {
             return Err(KeyError::Form(s.to_string()));
         };
-        let bad = |reason: String| KeyError::Part { key: s.to_string(), reason };
+        let bad = |reason: String| KeyError::Part {
+            key: s.to_string(),
+            reason,
+        };
         let origin = DivisionCode::parse(origin).map_err(|e| bad(format!("origin: {e}")))?;
         let kind = RecordKind::parse(kind).ok_or_else(|| bad(format!("unknown kind {kind:?}")))?;
         let bytes = hex::decode(id).map_err(|e| bad(format!("id: {e}")))?;
         let id: [u8; 16] = bytes
             .try_into()
             .map_err(|_| bad("id must be 32 hex digits".into()))?;
-        Ok(RecordKey { origin, kind, id: RecordId(id) })
+        Ok(RecordKey {
+            origin,
+            kind,
+            id: RecordId(id),
+        })
     }
 }
 
@@ -468,22 +500,31 @@ impl RecordBody {
     /// the authority (USCC, else name), the document number, the subject, and for
     /// licences the licence number.
     pub fn natural_key(&self) -> Vec<String> {
-        let authority = match &self.authority.uscc {
-            Some(u) => u.to_string(),
-            None => self.authority.name.trim().to_string(),
-        };
-        let mut parts = vec![
-            authority,
-            self.decision_no.trim().to_string(),
-            String::from_utf8_lossy(&self.subject.id.index_key()).into_owned(),
-        ];
+        let mut parts = Vec::new();
+        self.visit_natural_key(|p| parts.push(String::from_utf8_lossy(p).into_owned()));
+        parts
+    }
+
+    /// Calls `f` with each part of the [natural key](Self::natural_key), without
+    /// allocating (key derivation is on the ingest hot path).
+    pub fn visit_natural_key(&self, mut f: impl FnMut(&[u8])) {
+        match &self.authority.uscc {
+            Some(u) => f(u.as_str().as_bytes()),
+            None => f(self.authority.name.trim().as_bytes()),
+        }
+        f(self.decision_no.trim().as_bytes());
+        let (tag, id) = self.subject.id.index_parts();
+        let mut subject = [0u8; 19];
+        subject[0] = tag;
+        let n = id.len().min(18);
+        subject[1..=n].copy_from_slice(&id.as_bytes()[..n]);
+        f(&subject[..=n]);
         match &self.details {
-            Details::Licence(l) => parts.push(l.licence_no.clone().unwrap_or_default()),
-            Details::ListEntry(l) => parts.push(l.list_name.clone()),
-            Details::DishonestDebtor(d) => parts.push(d.case_no.clone()),
+            Details::Licence(l) => f(l.licence_no.as_deref().unwrap_or_default().as_bytes()),
+            Details::ListEntry(l) => f(l.list_name.as_bytes()),
+            Details::DishonestDebtor(d) => f(d.case_no.as_bytes()),
             Details::Penalty(_) | Details::Other => {}
         }
-        parts
     }
 }
 

@@ -15,17 +15,30 @@ pub fn sample_record(n: u32) -> Record {
     let origin = DivisionCode::parse("320500").unwrap_or(DivisionCode::NATIONAL);
     let body = sample_body(n, "91110000600037341L");
     let key = RecordKey::derive(origin, RecordKind::PENALTY, &body);
-    Record { key, version: Version(1_700_000_000_000 << 16), body: Some(body) }
+    Record {
+        key,
+        version: Version(1_700_000_000_000 << 16),
+        body: Some(body),
+    }
 }
 
 /// A penalty body about the organisation with the given USCC.
 pub fn sample_body(n: u32, uscc: &str) -> RecordBody {
-    let id = Uscc::parse(uscc).map(SubjectId::Uscc).unwrap_or_else(|e| panic!("sample USCC {uscc}: {e}"));
+    let id = Uscc::parse(uscc)
+        .map(SubjectId::Uscc)
+        .unwrap_or_else(|e| panic!("sample USCC {uscc}: {e}"));
     RecordBody {
-        subject: Subject { kind: SubjectKind::LegalPerson, name: "示例科技有限公司".into(), id },
+        subject: Subject {
+            kind: SubjectKind::LegalPerson,
+            name: "示例科技有限公司".into(),
+            id,
+        },
         other_ids: vec![],
         representative: None,
-        authority: Authority { name: "苏州市市场监督管理局".into(), uscc: None },
+        authority: Authority {
+            name: "苏州市市场监督管理局".into(),
+            uscc: None,
+        },
         source_unit: None,
         decision_no: format!("苏市监罚〔2024〕{n}号"),
         decision_date: Date::new(2024, 3, 5).unwrap_or_else(|| unreachable!()),

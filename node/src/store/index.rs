@@ -62,9 +62,14 @@ impl Store {
         let cf = self.cf(keys::CF_DIGEST);
         let start = keys::root_prefix();
         let mut out = Vec::new();
-        for entry in self.db.iterator_cf(cf, IteratorMode::From(&start, Direction::Forward)) {
+        for entry in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&start, Direction::Forward))
+        {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
-            let Some(p) = keys::partition_of_root_key(&k) else { break };
+            let Some(p) = keys::partition_of_root_key(&k) else {
+                break;
+            };
             let cell = Cell::from_bytes(&v)
                 .ok_or_else(|| self.corrupt("digest cell", format!("root of {p}")))?;
             out.push((p, cell));
@@ -137,9 +142,14 @@ impl Store {
         let cf = self.cf(keys::CF_DIGEST);
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(end);
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward)) {
+        for entry in self
+            .db
+            .iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward))
+        {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
-            let Some((_, child)) = keys::parse_node_key(&k) else { break };
+            let Some((_, child)) = keys::parse_node_key(&k) else {
+                break;
+            };
             let cell = Cell::from_bytes(&v)
                 .ok_or_else(|| self.corrupt("digest cell", format!("{p} node {child}")))?;
             out[(child.prefix() & (FANOUT as u64 - 1)) as usize] = cell;
@@ -161,23 +171,41 @@ impl Store {
             true
         })?;
         if too_many {
-            return Err(IndexError::TooLarge { partition: *p, path, limit }.into());
+            return Err(IndexError::TooLarge {
+                partition: *p,
+                path,
+                limit,
+            }
+            .into());
         }
         Ok(out)
     }
 
     /// Calls `f` for each item below a node, in id order, until it returns false.
-    pub fn for_each_item(&self, p: &PartitionId, path: NodePath, mut f: impl FnMut(&DigestItem) -> bool) -> Result<()> {
+    pub fn for_each_item(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        mut f: impl FnMut(&DigestItem) -> bool,
+    ) -> Result<()> {
         let (start, end) = keys::record_range(p, path);
         let cf = self.cf(keys::CF_RECORDS);
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(end);
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward)) {
+        for entry in self
+            .db
+            .iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward))
+        {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
             let key = credithub_protocol::RecordKey::from_bytes(&k)
                 .map_err(|e| self.corrupt("record key", e.to_string()))?;
-            let header = codec::read_header(&v).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
-            let item = DigestItem { id: key.id, version: header.version, digest: header.digest };
+            let header = codec::read_header(&v)
+                .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            let item = DigestItem {
+                id: key.id,
+                version: header.version,
+                digest: header.digest,
+            };
             if !f(&item) {
                 break;
             }

@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn node_keys_round_trip_and_sort_by_level_then_prefix() {
-        let p = PartitionId { origin: DivisionCode::parse("320500").unwrap(), kind: RecordKind::PENALTY };
+        let p = PartitionId {
+            origin: DivisionCode::parse("320500").unwrap(),
+            kind: RecordKind::PENALTY,
+        };
         let a = NodePath::new(2, 0xff).unwrap();
         let b = NodePath::new(4, 0).unwrap();
         assert_eq!(parse_node_key(&node_key(&p, a)), Some((p, a)));

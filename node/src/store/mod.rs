@@ -21,7 +21,7 @@ use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Op
 
 pub use index::{IndexError, LEAF_LEVEL, STORED_LEVELS};
 pub use verify::{VerifyProblem, VerifyReport};
-pub use write::{ApplyStats, RemoteOutcome, WriteOutcome};
+pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 
 /// The on-disk format of this build; a store written by another format is refused.
 pub const STORE_FORMAT: u32 = 1;
@@ -93,7 +93,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { block_cache_bytes: 64 << 20, write_buffer_bytes: 32 << 20, sync_writes: false }
+        StoreOptions {
+            block_cache_bytes: 64 << 20,
+            write_buffer_bytes: 32 << 20,
+            sync_writes: false,
+        }
     }
 }
 
@@ -118,7 +122,15 @@ pub fn cf_options(name: &str, cache: &Cache, opts: &StoreOptions) -> Options {
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     cf.set_block_based_table_factory(&table);
-    cf.set_write_buffer_size(opts.write_buffer_bytes);
+    // Small entries (subject index, digest merges) live in small memtables: a skip
+    // list of fewer entries is faster to insert into, and merge operands of the same
+    // node are combined when the memtable is flushed.
+    let buffer = match name {
+        keys::CF_RECORDS => opts.write_buffer_bytes,
+        _ => (opts.write_buffer_bytes / 8).max(1 << 20),
+    };
+    cf.set_write_buffer_size(buffer);
+
     cf.set_compression_type(rocksdb::DBCompressionType::Lz4);
     cf.set_level_compaction_dynamic_level_bytes(true);
     if name == keys::CF_DIGEST {
@@ -144,14 +156,23 @@ impl Store {
     }
 
     /// [`open`](Self::open) with explicit tuning.
-    pub fn open_with(path: &Path, jurisdiction: Option<DivisionCode>, opts: &StoreOptions) -> Result<Store> {
+    pub fn open_with(
+        path: &Path,
+        jurisdiction: Option<DivisionCode>,
+        opts: &StoreOptions,
+    ) -> Result<Store> {
         let exists = path.join("CURRENT").exists();
         if !exists && jurisdiction.is_none() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let db_err = |source| StoreError::Db { path: path.to_path_buf(), source };
+        let db_err = |source| StoreError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
-        let cfs = keys::ALL_CFS.iter().map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, &cache, opts)));
+        let cfs = keys::ALL_CFS
+            .iter()
+            .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, &cache, opts)));
         let db = DB::open_cf_descriptors(&db_options(), path, cfs).map_err(db_err)?;
         let mut store = Store {
             db,
@@ -166,8 +187,14 @@ impl Store {
 
     fn check_meta(&self, given: Option<DivisionCode>) -> Result<DivisionCode> {
         let meta = self.cf(keys::CF_META);
-        let format = self.db.get_cf(meta, META_FORMAT).map_err(|e| self.db_err(e))?;
-        let stored = self.db.get_cf(meta, META_JURISDICTION).map_err(|e| self.db_err(e))?;
+        let format = self
+            .db
+            .get_cf(meta, META_FORMAT)
+            .map_err(|e| self.db_err(e))?;
+        let stored = self
+            .db
+            .get_cf(meta, META_JURISDICTION)
+            .map_err(|e| self.db_err(e))?;
         match (format, stored) {
             (None, None) => {
                 let j = given.ok_or_else(|| StoreError::Missing(self.path.clone()))?;
@@ -180,7 +207,10 @@ impl Store {
             (Some(format), Some(stored)) => {
                 let format = String::from_utf8_lossy(&format).into_owned();
                 if format != STORE_FORMAT.to_string() {
-                    return Err(StoreError::Format { path: self.path.clone(), found: format });
+                    return Err(StoreError::Format {
+                        path: self.path.clone(),
+                        found: format,
+                    });
                 }
                 let text = String::from_utf8_lossy(&stored).into_owned();
                 let stored = DivisionCode::parse(&text).map_err(|e| StoreError::Corrupt {
@@ -189,9 +219,11 @@ impl Store {
                     detail: format!("jurisdiction {text:?}: {e}"),
                 })?;
                 match given {
-                    Some(g) if g != stored => {
-                        Err(StoreError::JurisdictionMismatch { path: self.path.clone(), stored, given: g })
-                    }
+                    Some(g) if g != stored => Err(StoreError::JurisdictionMismatch {
+                        path: self.path.clone(),
+                        stored,
+                        given: g,
+                    }),
                     _ => Ok(stored),
                 }
             }
@@ -220,21 +252,32 @@ impl Store {
 
     fn cf(&self, name: &str) -> &ColumnFamily {
         // The families are created on open; a missing one is a programming error.
-        self.db.cf_handle(name).unwrap_or_else(|| panic!("column family {name} is opened with the store"))
+        self.db
+            .cf_handle(name)
+            .unwrap_or_else(|| panic!("column family {name} is opened with the store"))
     }
 
     fn db_err(&self, source: rocksdb::Error) -> StoreError {
-        StoreError::Db { path: self.path.clone(), source }
+        StoreError::Db {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn corrupt(&self, what: &'static str, detail: String) -> StoreError {
-        StoreError::Corrupt { path: self.path.clone(), what, detail }
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what,
+            detail,
+        }
     }
 
     /// Flushes memtables to disk (used before backups and in tests).
     pub fn flush(&self) -> Result<()> {
         for name in keys::ALL_CFS {
-            self.db.flush_cf(self.cf(name)).map_err(|e| self.db_err(e))?;
+            self.db
+                .flush_cf(self.cf(name))
+                .map_err(|e| self.db_err(e))?;
         }
         Ok(())
     }

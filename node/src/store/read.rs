@@ -23,7 +23,10 @@ impl Store {
     /// The current version of a record in encoded form (tombstones included).
     pub fn get_encoded(&self, key: &RecordKey) -> Result<Option<EncodedRecord>> {
         let cf = self.cf(keys::CF_RECORDS);
-        let value = self.db.get_cf(cf, key.to_bytes()).map_err(|e| self.db_err(e))?;
+        let value = self
+            .db
+            .get_cf(cf, key.to_bytes())
+            .map_err(|e| self.db_err(e))?;
         Ok(value.map(|bytes| EncodedRecord { key: *key, bytes }))
     }
 
@@ -47,7 +50,10 @@ impl Store {
             ro.set_iterate_upper_bound(end);
         }
         let mut record_keys = Vec::new();
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward)) {
+        for entry in
+            self.db
+                .iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward))
+        {
             let (k, _) = entry.map_err(|e| self.db_err(e))?;
             if k.len() != prefix.len() + KEY_LEN {
                 // A longer identifier sharing the prefix cannot exist (lengths are fixed
@@ -64,9 +70,12 @@ impl Store {
         let mut out = Vec::with_capacity(record_keys.len());
         for (key, value) in record_keys.iter().zip(values) {
             let Some(bytes) = value.map_err(|e| self.db_err(e))? else {
-                return Err(self.corrupt("subject index entry", format!("{key} points to no record")));
+                return Err(
+                    self.corrupt("subject index entry", format!("{key} points to no record"))
+                );
             };
-            let record = codec::decode(*key, &bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            let record = codec::decode(*key, &bytes)
+                .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
             if record.body.is_some() {
                 out.push(record);
             }
@@ -80,13 +89,19 @@ impl Store {
         let cf = self.cf(keys::CF_RECORDS);
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(end.to_be_bytes().to_vec());
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start.to_be_bytes(), Direction::Forward)) {
+        for entry in self.db.iterator_cf_opt(
+            cf,
+            ro,
+            IteratorMode::From(&start.to_be_bytes(), Direction::Forward),
+        ) {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
-            let key = RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
+            let key =
+                RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
             if scan.kind.is_some_and(|kind| kind != key.kind) {
                 continue;
             }
-            let record = codec::decode(key, &v).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+            let record = codec::decode(key, &v)
+                .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
             if (record.body.is_some() || scan.tombstones) && !f(record) {
                 break;
             }
@@ -101,9 +116,14 @@ impl Store {
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(end.to_be_bytes().to_vec());
         let (mut live, mut dead) = (0, 0);
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&start.to_be_bytes(), Direction::Forward)) {
+        for entry in self.db.iterator_cf_opt(
+            cf,
+            ro,
+            IteratorMode::From(&start.to_be_bytes(), Direction::Forward),
+        ) {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
-            let key = RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
+            let key =
+                RecordKey::from_bytes(&k).map_err(|e| self.corrupt("record key", e.to_string()))?;
             if kind.is_some_and(|kind| kind != key.kind) {
                 continue;
             }

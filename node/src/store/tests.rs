@@ -17,7 +17,9 @@ fn open(dir: &tempfile::TempDir) -> Store {
 }
 
 fn bodies(range: std::ops::Range<u32>) -> Vec<(RecordKind, credithub_protocol::RecordBody)> {
-    range.map(|n| (RecordKind::PENALTY, sample_body(n, "91110000600037341L"))).collect()
+    range
+        .map(|n| (RecordKind::PENALTY, sample_body(n, "91110000600037341L")))
+        .collect()
 }
 
 #[test]
@@ -37,12 +39,20 @@ fn insert_reimport_update_and_delete() {
     // A correction is a new, higher version of the same record.
     let mut corrected = sample_body(3, "91110000600037341L");
     corrected.status = RecordStatus::UnderObjection;
-    let WriteOutcome::Updated(key, v2) = store.write_local(vec![(RecordKind::PENALTY, corrected)], 3_000).unwrap()[0] else {
+    let WriteOutcome::Updated(key, v2) = store
+        .write_local(vec![(RecordKind::PENALTY, corrected)], 3_000)
+        .unwrap()[0]
+    else {
         panic!("expected an update");
     };
-    let WriteOutcome::Inserted(_, v1) = out[3] else { panic!() };
+    let WriteOutcome::Inserted(_, v1) = out[3] else {
+        panic!()
+    };
     assert!(v2 > v1);
-    assert_eq!(store.get(&key).unwrap().unwrap().body.unwrap().status, RecordStatus::UnderObjection);
+    assert_eq!(
+        store.get(&key).unwrap().unwrap().body.unwrap().status,
+        RecordStatus::UnderObjection
+    );
     assert_eq!(store.store_root().unwrap().signed_count(), 10);
 
     // A tombstone keeps the key (one item) but leaves the subject index.
@@ -52,7 +62,10 @@ fn insert_reimport_update_and_delete() {
     assert!(matches!(del[0], WriteOutcome::Updated(..)));
     assert_eq!(store.by_subject(&subject).unwrap().len(), 9);
     assert!(store.get(&key).unwrap().unwrap().is_tombstone());
-    assert_eq!(store.delete_local(&[key], 5_000).unwrap()[0], WriteOutcome::Unchanged(key));
+    assert_eq!(
+        store.delete_local(&[key], 5_000).unwrap()[0],
+        WriteOutcome::Unchanged(key)
+    );
     assert_eq!(store.count(DivisionCode::NATIONAL, None).unwrap(), (9, 1));
     assert!(store.verify(|_| {}).unwrap().is_clean());
 }
@@ -62,15 +75,30 @@ fn subject_change_moves_the_index_entry() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut body = sample_body(1, "91110000600037341L");
-    store.write_local(vec![(RecordKind::PENALTY, body.clone())], 1).unwrap();
+    store
+        .write_local(vec![(RecordKind::PENALTY, body.clone())], 1)
+        .unwrap();
     // Same natural key except the subject is different -> a different record; so
     // change a non-key field and add an older identifier instead.
     body.other_ids.push(SubjectId::parse(OTHER_USCC).unwrap());
-    store.write_local(vec![(RecordKind::PENALTY, body.clone())], 2).unwrap();
-    assert_eq!(store.by_subject(&SubjectId::parse(OTHER_USCC).unwrap()).unwrap().len(), 1);
+    store
+        .write_local(vec![(RecordKind::PENALTY, body.clone())], 2)
+        .unwrap();
+    assert_eq!(
+        store
+            .by_subject(&SubjectId::parse(OTHER_USCC).unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
     body.other_ids.clear();
-    store.write_local(vec![(RecordKind::PENALTY, body)], 3).unwrap();
-    assert!(store.by_subject(&SubjectId::parse(OTHER_USCC).unwrap()).unwrap().is_empty());
+    store
+        .write_local(vec![(RecordKind::PENALTY, body)], 3)
+        .unwrap();
+    assert!(store
+        .by_subject(&SubjectId::parse(OTHER_USCC).unwrap())
+        .unwrap()
+        .is_empty());
     assert!(store.verify(|_| {}).unwrap().is_clean());
 }
 
@@ -79,17 +107,49 @@ fn remote_versions_never_regress() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let body = sample_body(1, "91110000600037341L");
-    let key = credithub_protocol::RecordKey::derive(DivisionCode::from_u32(320583).unwrap(), RecordKind::PENALTY, &body);
-    let v = |n| EncodedRecord::encode(&Record { key, version: Version(n), body: Some(body.clone()) });
-    assert_eq!(store.apply_remote(vec![v(5)]).unwrap(), vec![RemoteOutcome::Applied]);
-    assert_eq!(store.apply_remote(vec![v(5)]).unwrap(), vec![RemoteOutcome::Unchanged]);
-    assert_eq!(store.apply_remote(vec![v(4)]).unwrap(), vec![RemoteOutcome::Stale { held: Version(5) }]);
+    let key = credithub_protocol::RecordKey::derive(
+        DivisionCode::from_u32(320583).unwrap(),
+        RecordKind::PENALTY,
+        &body,
+    );
+    let v = |n| {
+        EncodedRecord::encode(&Record {
+            key,
+            version: Version(n),
+            body: Some(body.clone()),
+        })
+    };
+    assert_eq!(
+        store.apply_remote(vec![v(5)]).unwrap(),
+        vec![RemoteOutcome::Applied]
+    );
+    assert_eq!(
+        store.apply_remote(vec![v(5)]).unwrap(),
+        vec![RemoteOutcome::Unchanged]
+    );
+    assert_eq!(
+        store.apply_remote(vec![v(4)]).unwrap(),
+        vec![RemoteOutcome::Stale { held: Version(5) }]
+    );
     let mut forged = v(9);
     let n = forged.bytes.len();
     forged.bytes[n - 2] ^= 0x55;
-    assert!(matches!(store.apply_remote(vec![forged]).unwrap()[0], RemoteOutcome::Invalid(_)));
-    let tomb = EncodedRecord::encode(&Record { key, version: Version(7), body: None });
-    assert_eq!(store.apply_remote(vec![tomb, v(6)]).unwrap(), vec![RemoteOutcome::Applied, RemoteOutcome::Stale { held: Version(7) }]);
+    assert!(matches!(
+        store.apply_remote(vec![forged]).unwrap()[0],
+        RemoteOutcome::Invalid(_)
+    ));
+    let tomb = EncodedRecord::encode(&Record {
+        key,
+        version: Version(7),
+        body: None,
+    });
+    assert_eq!(
+        store.apply_remote(vec![tomb, v(6)]).unwrap(),
+        vec![
+            RemoteOutcome::Applied,
+            RemoteOutcome::Stale { held: Version(7) }
+        ]
+    );
     assert!(store.get(&key).unwrap().unwrap().is_tombstone());
     assert!(store.verify(|_| {}).unwrap().is_clean());
 }
@@ -110,7 +170,11 @@ fn children_sum_to_their_parent_at_every_level() {
             sum.add(c);
         }
         assert_eq!(sum, store.node_cell(&p, path).unwrap(), "at {path}");
-        let (i, _) = children.iter().enumerate().max_by_key(|(_, c)| c.signed_count()).unwrap();
+        let (i, _) = children
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, c)| c.signed_count())
+            .unwrap();
         path = path.child(i).unwrap();
     }
     let items = store.items(&p, NodePath::new(3, 0).unwrap(), 100).unwrap();
@@ -118,8 +182,14 @@ fn children_sum_to_their_parent_at_every_level() {
     for it in &items {
         cell.insert(it);
     }
-    assert_eq!(cell, store.node_cell(&p, NodePath::new(3, 0).unwrap()).unwrap());
-    assert!(matches!(store.items(&p, NodePath::ROOT, 10), Err(StoreError::Index(IndexError::TooLarge { .. }))));
+    assert_eq!(
+        cell,
+        store.node_cell(&p, NodePath::new(3, 0).unwrap()).unwrap()
+    );
+    assert!(matches!(
+        store.items(&p, NodePath::ROOT, 10),
+        Err(StoreError::Index(IndexError::TooLarge { .. }))
+    ));
     assert_eq!(FANOUT, 16);
 }
 
@@ -136,17 +206,31 @@ fn verify_catches_a_corrupted_index_entry_and_subject_entry() {
     let digest = store.db().cf_handle(keys::CF_DIGEST).unwrap();
     let mut bogus = Cell::EMPTY;
     bogus.count = 1;
-    store.db().merge_cf(digest, keys::node_key(&p, leaf), bogus.to_bytes()).unwrap();
+    store
+        .db()
+        .merge_cf(digest, keys::node_key(&p, leaf), bogus.to_bytes())
+        .unwrap();
     // And drop one subject-index entry.
     let subjects = store.db().cf_handle(keys::CF_SUBJECTS).unwrap();
     let id = SubjectId::parse("91110000600037341L").unwrap();
     let record_key = store.by_subject(&id).unwrap()[0].key;
-    store.db().delete_cf(subjects, keys::subject_entry(&id.index_key(), &record_key.to_bytes())).unwrap();
+    store
+        .db()
+        .delete_cf(
+            subjects,
+            keys::subject_entry(&id.index_key(), &record_key.to_bytes()),
+        )
+        .unwrap();
 
     let report = store.verify(|_| {}).unwrap();
     assert_eq!(report.problem_count, 2, "{:#?}", report.problems);
-    assert!(report.problems.iter().any(|p| matches!(p, VerifyProblem::CellMismatch { node, .. } if *node == leaf.to_string())));
-    assert!(report.problems.iter().any(|p| matches!(p, VerifyProblem::MissingSubjectEntry { .. })));
+    assert!(report.problems.iter().any(
+        |p| matches!(p, VerifyProblem::CellMismatch { node, .. } if *node == leaf.to_string())
+    ));
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| matches!(p, VerifyProblem::MissingSubjectEntry { .. })));
 }
 
 #[test]
@@ -156,10 +240,18 @@ fn reopen_keeps_jurisdiction_and_refuses_another() {
     let again = Store::open(dir.path(), None).unwrap();
     assert_eq!(again.jurisdiction().as_u32(), SUZHOU);
     drop(again);
-    let err = Store::open(dir.path(), Some(DivisionCode::from_u32(330100).unwrap())).err().unwrap();
-    assert!(err.to_string().contains("belongs to jurisdiction 320500"), "{err}");
+    let err = Store::open(dir.path(), Some(DivisionCode::from_u32(330100).unwrap()))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("belongs to jurisdiction 320500"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
-    assert!(matches!(Store::open(empty.path(), None), Err(StoreError::Missing(_))));
+    assert!(matches!(
+        Store::open(empty.path(), None),
+        Err(StoreError::Missing(_))
+    ));
 }
 
 /// A random history: inserts, updates, tombstones of keys 0..n.

@@ -128,13 +128,20 @@ struct Expected {
 
 impl Expected {
     fn new(partition: PartitionId) -> Self {
-        Expected { partition, root: Cell::EMPTY, nodes: HashMap::new() }
+        Expected {
+            partition,
+            root: Cell::EMPTY,
+            nodes: HashMap::new(),
+        }
     }
 
     fn insert(&mut self, item: &DigestItem) {
         self.root.insert(item);
         for &level in STORED_LEVELS.iter().filter(|&&l| l > 0) {
-            self.nodes.entry(NodePath::of(&item.id, level)).or_default().insert(item);
+            self.nodes
+                .entry(NodePath::of(&item.id, level))
+                .or_default()
+                .insert(item);
         }
     }
 }
@@ -158,7 +165,10 @@ impl Store {
             let key = match RecordKey::from_bytes(&k) {
                 Ok(key) => key,
                 Err(e) => {
-                    report.push(VerifyProblem::CorruptRecord { key: hex::encode(&k), reason: e.to_string() });
+                    report.push(VerifyProblem::CorruptRecord {
+                        key: hex::encode(&k),
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -173,11 +183,18 @@ impl Store {
             let record = match codec::decode(key, &v) {
                 Ok(r) => r,
                 Err(e) => {
-                    report.push(VerifyProblem::CorruptRecord { key: key.to_string(), reason: e.to_string() });
+                    report.push(VerifyProblem::CorruptRecord {
+                        key: key.to_string(),
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             };
-            let item = DigestItem { id: key.id, version: record.version, digest: codec::digest_of(&key, record.version, &v[codec::HEADER_LEN..]) };
+            let item = DigestItem {
+                id: key.id,
+                version: record.version,
+                digest: codec::digest_of(&key, record.version, &v[codec::HEADER_LEN..]),
+            };
             store_cell.insert(&item);
             if let Some(c) = current.as_mut() {
                 c.insert(&item);
@@ -190,8 +207,16 @@ impl Store {
             ids.extend(body.other_ids.iter().copied());
             for id in ids {
                 let entry = keys::subject_entry(&id.index_key(), &key.to_bytes());
-                if self.db.get_pinned_cf(subjects, &entry).map_err(|e| self.db_err(e))?.is_none() {
-                    report.push(VerifyProblem::MissingSubjectEntry { key: key.to_string(), subject: id.to_string() });
+                if self
+                    .db
+                    .get_pinned_cf(subjects, &entry)
+                    .map_err(|e| self.db_err(e))?
+                    .is_none()
+                {
+                    report.push(VerifyProblem::MissingSubjectEntry {
+                        key: key.to_string(),
+                        subject: id.to_string(),
+                    });
                 }
             }
         }
@@ -237,14 +262,23 @@ impl Store {
         if let Some(end) = keys::prefix_end(&prefix) {
             ro.set_iterate_upper_bound(end);
         }
-        for entry in self.db.iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward)) {
+        for entry in
+            self.db
+                .iterator_cf_opt(cf, ro, IteratorMode::From(&prefix, Direction::Forward))
+        {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
             report.cells += 1;
             let Some((_, path)) = keys::parse_node_key(&k) else {
-                report.push(VerifyProblem::CorruptRecord { key: hex::encode(&k), reason: "malformed digest key".into() });
+                report.push(VerifyProblem::CorruptRecord {
+                    key: hex::encode(&k),
+                    reason: "malformed digest key".into(),
+                });
                 continue;
             };
-            let stored = Cell::from_bytes(&v).unwrap_or(Cell { count: u64::MAX, ..Cell::EMPTY });
+            let stored = Cell::from_bytes(&v).unwrap_or(Cell {
+                count: u64::MAX,
+                ..Cell::EMPTY
+            });
             let want = expected_nodes.remove(&path).unwrap_or_default();
             if stored != want {
                 report.push(mismatch(path, &want, &stored));
@@ -279,7 +313,9 @@ impl Store {
                 },
             };
             if !ok {
-                let key = RecordKey::from_bytes(record_key).map(|k| k.to_string()).unwrap_or_else(|_| hex::encode(record_key));
+                let key = RecordKey::from_bytes(record_key)
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|_| hex::encode(record_key));
                 report.push(VerifyProblem::DanglingSubjectEntry { key });
             }
         }

@@ -47,6 +47,23 @@ pub enum RemoteOutcome {
     Invalid(String),
 }
 
+/// Records encoded by [`Store::prepare_local`], ready for [`Store::commit_local`].
+pub struct PreparedLocal {
+    records: Vec<(EncodedRecord, Vec<Vec<u8>>)>,
+}
+
+impl PreparedLocal {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
 /// Counts of what one batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyStats {
@@ -98,23 +115,42 @@ struct DigestDelta {
 impl DigestDelta {
     fn apply(&mut self, partition: PartitionId, item: &DigestItem, insert: bool) {
         let cell = Cell::of(item);
-        let add = |target: &mut Cell| if insert { target.add(&cell) } else { target.sub(&cell) };
+        let add = |target: &mut Cell| {
+            if insert {
+                target.add(&cell)
+            } else {
+                target.sub(&cell)
+            }
+        };
         add(&mut self.store);
         add(self.roots.entry(partition).or_default());
         for &level in STORED_LEVELS.iter().filter(|&&l| l > 0) {
-            add(self.nodes.entry((partition, NodePath::of(&item.id, level))).or_default());
+            add(self
+                .nodes
+                .entry((partition, NodePath::of(&item.id, level)))
+                .or_default());
         }
     }
 
     fn write_into(self, store: &Store, batch: &mut WriteBatch) {
         let cf = store.cf(keys::CF_DIGEST);
-        for (p, cell) in self.roots {
-            batch.merge_cf(cf, keys::root_key(&p), cell.to_bytes());
+        let mut merges: Vec<(Vec<u8>, Cell)> =
+            Vec::with_capacity(self.roots.len() + self.nodes.len() + 1);
+        merges.push((keys::STORE_ROOT_KEY.to_vec(), self.store));
+        merges.extend(
+            self.roots
+                .into_iter()
+                .map(|(p, c)| (keys::root_key(&p).to_vec(), c)),
+        );
+        merges.extend(
+            self.nodes
+                .into_iter()
+                .map(|((p, path), c)| (keys::node_key(&p, path).to_vec(), c)),
+        );
+        merges.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (k, cell) in merges {
+            batch.merge_cf(cf, k, cell.to_bytes());
         }
-        for ((p, path), cell) in self.nodes {
-            batch.merge_cf(cf, keys::node_key(&p, path), cell.to_bytes());
-        }
-        batch.merge_cf(cf, keys::STORE_ROOT_KEY, self.store.to_bytes());
     }
 }
 
@@ -122,24 +158,32 @@ impl Store {
     /// Reads the current state of the given keys (in one multi-get).
     fn held(&self, keys: &[RecordKey]) -> Result<Vec<Option<Held>>> {
         let cf = self.cf(keys::CF_RECORDS);
-        let raw: Vec<[u8; KEY_LEN]> = keys.iter().map(|k| k.to_bytes()).collect();
-        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
-        let mut out = Vec::with_capacity(keys.len());
-        for (key, value) in keys.iter().zip(values) {
-            let value = value.map_err(|e| self.db_err(e))?;
-            out.push(match value {
-                None => None,
-                Some(bytes) => Some(self.held_from_bytes(key, &bytes)?),
-            });
+        // Look the keys up in sorted order (RocksDB's batched multi-get is fastest so),
+        // then put the answers back in the caller's order.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_unstable_by_key(|&i| keys[i]);
+        let raw: Vec<[u8; KEY_LEN]> = order.iter().map(|&i| keys[i].to_bytes()).collect();
+        let values = self.db.batched_multi_get_cf(cf, raw.iter(), true);
+        let mut out: Vec<Option<Held>> = vec![None; keys.len()];
+        for (&i, value) in order.iter().zip(values) {
+            if let Some(bytes) = value.map_err(|e| self.db_err(e))? {
+                out[i] = Some(self.held_from_bytes(&keys[i], &bytes)?);
+            }
         }
         Ok(out)
     }
 
     fn held_from_bytes(&self, key: &RecordKey, bytes: &[u8]) -> Result<Held> {
-        let record = codec::decode(*key, bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
-        let header = codec::read_header(bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+        let record = codec::decode(*key, bytes)
+            .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+        let header =
+            codec::read_header(bytes).map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
         Ok(Held {
-            item: DigestItem { id: key.id, version: header.version, digest: header.digest },
+            item: DigestItem {
+                id: key.id,
+                version: header.version,
+                digest: header.digest,
+            },
             tombstone: record.body.is_none(),
             subjects: subject_keys(record.body.as_ref()),
             body_bytes: bytes[HEADER_LEN..].to_vec(),
@@ -147,30 +191,48 @@ impl Store {
     }
 
     /// Writes a batch of changes atomically: records, subject index and digest deltas.
-    fn commit(&self, changes: Vec<Change>) -> Result<()> {
+    fn commit(&self, mut changes: Vec<Change>) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
-        let records = self.cf(keys::CF_RECORDS);
-        let subjects = self.cf(keys::CF_SUBJECTS);
-        let mut batch = WriteBatch::default();
+        // Entries go into the batch in key order, column family by column family:
+        // RocksDB's memtable then inserts each next to the previous one instead of
+        // searching its skip list from the top (a large share of ingest time).
+        changes.sort_unstable_by_key(|c| c.record.key);
+        let mut subject_puts: Vec<Vec<u8>> = Vec::with_capacity(changes.len());
+        let mut subject_deletes: Vec<Vec<u8>> = Vec::new();
         let mut delta = DigestDelta::default();
-        for change in changes {
+        let mut batch = WriteBatch::default();
+        let records = self.cf(keys::CF_RECORDS);
+        for change in &changes {
             let key = change.record.key;
             let key_bytes = key.to_bytes();
             let partition = key.partition();
+            let old_subjects = change
+                .old
+                .as_ref()
+                .map(|o| o.subjects.as_slice())
+                .unwrap_or(&[]);
             if let Some(old) = &change.old {
                 delta.apply(partition, &old.item, false);
-                for s in old.subjects.iter().filter(|s| !change.subjects.contains(s)) {
-                    batch.delete_cf(subjects, keys::subject_entry(s, &key_bytes));
-                }
             }
-            let old_subjects = change.old.as_ref().map(|o| o.subjects.as_slice()).unwrap_or(&[]);
+            for s in old_subjects.iter().filter(|s| !change.subjects.contains(s)) {
+                subject_deletes.push(keys::subject_entry(s, &key_bytes));
+            }
             for s in change.subjects.iter().filter(|s| !old_subjects.contains(s)) {
-                batch.put_cf(subjects, keys::subject_entry(s, &key_bytes), []);
+                subject_puts.push(keys::subject_entry(s, &key_bytes));
             }
             delta.apply(partition, &change.record.item(), true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
+        }
+        let subjects = self.cf(keys::CF_SUBJECTS);
+        subject_deletes.sort_unstable();
+        for k in subject_deletes {
+            batch.delete_cf(subjects, k);
+        }
+        subject_puts.sort_unstable();
+        for k in subject_puts {
+            batch.put_cf(subjects, k, []);
         }
         delta.write_into(self, &mut batch);
         let mut wo = rocksdb::WriteOptions::default();
@@ -182,48 +244,93 @@ impl Store {
     /// jurisdiction, its kind and its natural key. A body identical to the version held
     /// changes nothing; otherwise the record gets the next version after the one held
     /// (from `now_millis`, the caller's clock). Later entries for the same key win.
-    pub fn write_local(&self, items: Vec<(RecordKind, RecordBody)>, now_millis: u64) -> Result<Vec<WriteOutcome>> {
-        let prepared: Vec<(RecordKey, Vec<u8>, Vec<Vec<u8>>)> = items
+    /// The whole call is one atomic write.
+    pub fn write_local(
+        &self,
+        items: Vec<(RecordKind, RecordBody)>,
+        now_millis: u64,
+    ) -> Result<Vec<WriteOutcome>> {
+        self.commit_local(self.prepare_local(items, now_millis), now_millis)
+    }
+
+    /// The first half of [`write_local`](Self::write_local), which needs no lock and
+    /// no disk: derive keys, encode bodies and compute digests, assuming each record is
+    /// new (the common case; [`commit_local`](Self::commit_local) encodes a record that
+    /// turns out to exist again with its next version). An importer runs it on its
+    /// parsing thread, so that encoding and writing overlap.
+    pub fn prepare_local(
+        &self,
+        items: Vec<(RecordKind, RecordBody)>,
+        now_millis: u64,
+    ) -> PreparedLocal {
+        let fresh = Version::next(None, now_millis);
+        let records = items
             .into_iter()
             .map(|(kind, body)| {
                 let key = RecordKey::derive(self.jurisdiction, kind, &body);
                 let subjects = subject_keys(Some(&body));
-                (key, codec::body_bytes(Some(&body)), subjects)
+                (
+                    EncodedRecord::from_parts(key, fresh, &codec::body_bytes(Some(&body))),
+                    subjects,
+                )
             })
             .collect();
+        PreparedLocal { records }
+    }
+
+    /// The second half of [`write_local`](Self::write_local): compare with the versions
+    /// held and write, atomically.
+    pub fn commit_local(
+        &self,
+        prepared: PreparedLocal,
+        now_millis: u64,
+    ) -> Result<Vec<WriteOutcome>> {
+        let prepared = prepared.records;
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let keys: Vec<RecordKey> = prepared.iter().map(|p| p.0).collect();
+        let keys: Vec<RecordKey> = prepared.iter().map(|p| p.0.key).collect();
         let mut held = self.held(&keys)?;
         let mut in_batch: HashMap<RecordKey, usize> = HashMap::new();
         let mut changes: Vec<Change> = Vec::with_capacity(prepared.len());
         let mut outcomes = Vec::with_capacity(prepared.len());
-        for ((key, body, subjects), fetched) in prepared.into_iter().zip(held.iter_mut()) {
+        for ((mut record, subjects), fetched) in prepared.into_iter().zip(held.iter_mut()) {
+            let key = record.key;
             // A key written earlier in this batch: the new change replaces that one.
-            let previous = in_batch.get(&key).map(|&i| Held {
-                item: changes[i].record.item(),
+            let previous = in_batch.get(&key).map(|&c| Held {
+                item: changes[c].record.item(),
                 tombstone: false,
-                subjects: changes[i].subjects.clone(),
-                body_bytes: changes[i].record.body().to_vec(),
+                subjects: changes[c].subjects.clone(),
+                body_bytes: changes[c].record.body().to_vec(),
             });
             let old = previous.or_else(|| fetched.take());
             if let Some(o) = &old {
-                if !o.tombstone && o.body_bytes == body {
+                if !o.tombstone && o.body_bytes == record.body() {
                     outcomes.push(WriteOutcome::Unchanged(key));
                     continue;
                 }
+                let version = Version::next(Some(o.item.version), now_millis);
+                record = EncodedRecord::from_parts(key, version, record.body());
             }
-            let version = Version::next(old.as_ref().map(|o| o.item.version), now_millis);
-            let record = EncodedRecord::from_parts(key, version, &body);
+            let version = record.header().version;
             outcomes.push(match &old {
                 Some(_) => WriteOutcome::Updated(key, version),
                 None => WriteOutcome::Inserted(key, version),
             });
-            let change = Change { record, subjects, old };
+            let change = Change {
+                record,
+                subjects,
+                old,
+            };
             match in_batch.get(&key) {
-                Some(&i) => {
+                Some(&c) => {
                     // Fold into the earlier change: it replaces what that one replaced.
-                    let first_old = changes[i].old.take();
-                    changes[i] = Change { old: first_old, ..change };
+                    let first_old = changes[c].old.take();
+                    changes[c] = Change {
+                        old: first_old,
+                        ..change
+                    };
                 }
                 None => {
                     in_batch.insert(key, changes.len());
@@ -236,7 +343,11 @@ impl Store {
     }
 
     /// Deletes records that originate here by writing tombstone versions.
-    pub fn delete_local(&self, keys_to_delete: &[RecordKey], now_millis: u64) -> Result<Vec<WriteOutcome>> {
+    pub fn delete_local(
+        &self,
+        keys_to_delete: &[RecordKey],
+        now_millis: u64,
+    ) -> Result<Vec<WriteOutcome>> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let held = self.held(keys_to_delete)?;
         let mut changes: Vec<Change> = Vec::new();
@@ -245,12 +356,18 @@ impl Store {
         for (key, old) in keys_to_delete.iter().zip(held) {
             match old {
                 None => outcomes.push(WriteOutcome::NotFound(*key)),
-                Some(o) if o.tombstone || !seen.insert(*key) => outcomes.push(WriteOutcome::Unchanged(*key)),
+                Some(o) if o.tombstone || !seen.insert(*key) => {
+                    outcomes.push(WriteOutcome::Unchanged(*key))
+                }
                 Some(o) => {
                     let version = Version::next(Some(o.item.version), now_millis);
                     let record = EncodedRecord::from_parts(*key, version, &codec::body_bytes(None));
                     outcomes.push(WriteOutcome::Updated(*key, version));
-                    changes.push(Change { record, subjects: Vec::new(), old: Some(o) });
+                    changes.push(Change {
+                        record,
+                        subjects: Vec::new(),
+                        old: Some(o),
+                    });
                 }
             }
         }
@@ -289,7 +406,9 @@ impl Store {
             };
             if let Some(o) = &old {
                 if o.item.version > incoming.version {
-                    outcomes.push(RemoteOutcome::Stale { held: o.item.version });
+                    outcomes.push(RemoteOutcome::Stale {
+                        held: o.item.version,
+                    });
                     continue;
                 }
                 if o.item.version == incoming.version {
@@ -306,11 +425,19 @@ impl Store {
             match in_batch.get(&record.key) {
                 Some(&i) => {
                     let first_old = changes[i].old.take();
-                    changes[i] = Change { record, subjects, old: first_old };
+                    changes[i] = Change {
+                        record,
+                        subjects,
+                        old: first_old,
+                    };
                 }
                 None => {
                     in_batch.insert(record.key, changes.len());
-                    changes.push(Change { record, subjects, old: fetched.take() });
+                    changes.push(Change {
+                        record,
+                        subjects,
+                        old: fetched.take(),
+                    });
                 }
             }
         }

@@ -64,7 +64,10 @@ impl DivisionCode {
         }
         let mut v = 0u32;
         for (i, c) in s.chars().enumerate() {
-            let d = c.to_digit(10).ok_or(IdError::Character { position: i + 1, found: c })?;
+            let d = c.to_digit(10).ok_or(IdError::Character {
+                position: i + 1,
+                found: c,
+            })?;
             v = v * 10 + d;
         }
         Self::from_u32(v)
@@ -85,7 +88,7 @@ impl DivisionCode {
                 code.province_digits()
             )));
         }
-        if (v / 100) % 100 == 0 && v % 100 != 0 {
+        if (v / 100).is_multiple_of(100) && !v.is_multiple_of(100) {
             return Err(IdError::Division(
                 "a county part without a prefecture part".into(),
             ));
@@ -107,9 +110,9 @@ impl DivisionCode {
     pub fn level(self) -> DivisionLevel {
         if self.0 == 0 {
             DivisionLevel::National
-        } else if self.0 % 10_000 == 0 {
+        } else if self.0.is_multiple_of(10_000) {
             DivisionLevel::Province
-        } else if self.0 % 100 == 0 {
+        } else if self.0.is_multiple_of(100) {
             DivisionLevel::Prefecture
         } else {
             DivisionLevel::County
@@ -255,15 +258,30 @@ mod tests {
         // Wujiang city 320584 became Wujiang district 320509.
         let old = DivisionCode::parse("320584").unwrap();
         assert_eq!(old.status(), DivisionStatus::Unlisted);
-        assert_eq!(DivisionCode::parse("320509").unwrap().status(), DivisionStatus::Current);
+        assert_eq!(
+            DivisionCode::parse("320509").unwrap().status(),
+            DivisionStatus::Current
+        );
     }
 
     #[test]
     fn malformed_codes_are_refused() {
-        assert!(matches!(DivisionCode::parse("32050"), Err(IdError::Length { .. })));
-        assert!(matches!(DivisionCode::parse("32O500"), Err(IdError::Character { position: 3, .. })));
-        assert!(matches!(DivisionCode::parse("990000"), Err(IdError::Division(_))));
-        assert!(matches!(DivisionCode::parse("320005"), Err(IdError::Division(_))));
+        assert!(matches!(
+            DivisionCode::parse("32050"),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            DivisionCode::parse("32O500"),
+            Err(IdError::Character { position: 3, .. })
+        ));
+        assert!(matches!(
+            DivisionCode::parse("990000"),
+            Err(IdError::Division(_))
+        ));
+        assert!(matches!(
+            DivisionCode::parse("320005"),
+            Err(IdError::Division(_))
+        ));
     }
 
     #[test]

@@ -52,7 +52,11 @@ impl OrgCode {
         })?;
         let found = char::from(bytes[8]);
         if found != expected {
-            return Err(IdError::Check { position: 9, expected, found });
+            return Err(IdError::Check {
+                position: 9,
+                expected,
+                found,
+            });
         }
         let mut out = [0u8; 9];
         out.copy_from_slice(bytes);
@@ -85,7 +89,13 @@ mod tests {
 
     #[test]
     fn codes_embedded_in_valid_usccs_pass() {
-        for code in ["60003734-1", "401359081", "L01510128", "MA2PBM9HX", "66600721-7"] {
+        for code in [
+            "60003734-1",
+            "401359081",
+            "L01510128",
+            "MA2PBM9HX",
+            "66600721-7",
+        ] {
             OrgCode::parse(code).unwrap();
         }
     }
@@ -94,9 +104,19 @@ mod tests {
     fn wrong_check_is_named() {
         assert_eq!(
             OrgCode::parse("600037342"),
-            Err(IdError::Check { position: 9, expected: '1', found: '2' })
+            Err(IdError::Check {
+                position: 9,
+                expected: '1',
+                found: '2'
+            })
         );
-        assert!(matches!(OrgCode::parse("6000373"), Err(IdError::Length { .. })));
-        assert!(matches!(OrgCode::parse("60003#341"), Err(IdError::Character { position: 6, .. })));
+        assert!(matches!(
+            OrgCode::parse("6000373"),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            OrgCode::parse("60003#341"),
+            Err(IdError::Character { position: 6, .. })
+        ));
     }
 }

@@ -30,10 +30,16 @@ impl RegNo {
         let s = s.trim();
         let bytes = s.as_bytes();
         if bytes.len() != 15 || s.chars().count() != 15 {
-            return Err(IdError::Length { expected: "15", found: s.chars().count() });
+            return Err(IdError::Length {
+                expected: "15",
+                found: s.chars().count(),
+            });
         }
         if let Some(i) = bytes.iter().position(|c| !c.is_ascii_digit()) {
-            return Err(IdError::Character { position: i + 1, found: char::from(bytes[i]) });
+            return Err(IdError::Character {
+                position: i + 1,
+                found: char::from(bytes[i]),
+            });
         }
         DivisionCode::parse(&s[..6])?;
         let expected = check_digit(&bytes[..14]);
@@ -52,7 +58,10 @@ impl RegNo {
     /// Builds a valid registration number from its first 14 digits (used by generators).
     pub fn with_check(first14: &str) -> Result<Self, IdError> {
         if first14.len() != 14 || !first14.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(IdError::Length { expected: "14 digits", found: first14.chars().count() });
+            return Err(IdError::Length {
+                expected: "14 digits",
+                found: first14.chars().count(),
+            });
         }
         let mut s = first14.to_string();
         s.push(char::from(check_digit(first14.as_bytes())));
@@ -99,14 +108,23 @@ mod tests {
             if d != good {
                 let mut s = r.as_str()[..14].to_string();
                 s.push(char::from(d));
-                assert!(matches!(RegNo::parse(&s), Err(IdError::Check { position: 15, .. })));
+                assert!(matches!(
+                    RegNo::parse(&s),
+                    Err(IdError::Check { position: 15, .. })
+                ));
             }
         }
     }
 
     #[test]
     fn malformed_numbers_are_named() {
-        assert!(matches!(RegNo::parse("3205000001234"), Err(IdError::Length { .. })));
-        assert!(matches!(RegNo::parse("32050000012345A"), Err(IdError::Character { position: 15, .. })));
+        assert!(matches!(
+            RegNo::parse("3205000001234"),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            RegNo::parse("32050000012345A"),
+            Err(IdError::Character { position: 15, .. })
+        ));
     }
 }

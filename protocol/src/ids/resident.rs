@@ -20,7 +20,11 @@ pub struct ResidentId([u8; 18]);
 
 /// The MOD 11-2 check character for the first 17 digits.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(&c, w)| u32::from(c - b'0') * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(&c, w)| u32::from(c - b'0') * w)
+        .sum();
     char::from(CHECK[(sum % 11) as usize])
 }
 
@@ -34,16 +38,26 @@ impl ResidentId {
         match (n, b.len()) {
             (18, 18) => {
                 if let Some(i) = b[..17].iter().position(|c| !c.is_ascii_digit()) {
-                    return Err(IdError::Character { position: i + 1, found: char::from(b[i]) });
+                    return Err(IdError::Character {
+                        position: i + 1,
+                        found: char::from(b[i]),
+                    });
                 }
                 if !(b[17].is_ascii_digit() || b[17] == b'X') {
-                    return Err(IdError::Character { position: 18, found: char::from(b[17]) });
+                    return Err(IdError::Character {
+                        position: 18,
+                        found: char::from(b[17]),
+                    });
                 }
                 Self::check_address(&upper[..6])?;
                 Self::check_birth(&upper[6..14])?;
                 let expected = check_char(&b[..17]);
                 if char::from(b[17]) != expected {
-                    return Err(IdError::Check { position: 18, expected, found: char::from(b[17]) });
+                    return Err(IdError::Check {
+                        position: 18,
+                        expected,
+                        found: char::from(b[17]),
+                    });
                 }
                 let mut out = [0u8; 18];
                 out.copy_from_slice(b);
@@ -51,7 +65,10 @@ impl ResidentId {
             }
             (15, 15) => {
                 if let Some(i) = b.iter().position(|c| !c.is_ascii_digit()) {
-                    return Err(IdError::Character { position: i + 1, found: char::from(b[i]) });
+                    return Err(IdError::Character {
+                        position: i + 1,
+                        found: char::from(b[i]),
+                    });
                 }
                 Self::check_address(&upper[..6])?;
                 let mut long = format!("{}19{}", &upper[..6], &upper[6..]);
@@ -59,7 +76,10 @@ impl ResidentId {
                 long.push(check_char(long.as_bytes()));
                 Self::parse(&long)
             }
-            _ => Err(IdError::Length { expected: "18 (or legacy 15)", found: n }),
+            _ => Err(IdError::Length {
+                expected: "18 (or legacy 15)",
+                found: n,
+            }),
         }
     }
 
@@ -76,7 +96,10 @@ impl ResidentId {
     /// Builds a valid number from its first 17 digits, computing the check character.
     pub fn with_check(first17: &str) -> Result<Self, IdError> {
         if first17.len() != 17 || !first17.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(IdError::Length { expected: "17 digits", found: first17.chars().count() });
+            return Err(IdError::Length {
+                expected: "17 digits",
+                found: first17.chars().count(),
+            });
         }
         let mut s = first17.to_string();
         s.push(check_char(first17.as_bytes()));
@@ -90,7 +113,8 @@ impl ResidentId {
 
     /// The birth date (positions 7-14).
     pub fn birth_date(&self) -> Date {
-        Date::parse(&self.unmasked()[6..14]).expect("the birth date was validated when the number was parsed")
+        Date::parse(&self.unmasked()[6..14])
+            .expect("the birth date was validated when the number was parsed")
     }
 
     /// Whether the sequence number (positions 15-17) is odd, which the standard assigns to men.
@@ -133,12 +157,20 @@ mod tests {
 
     #[test]
     fn brief_examples() {
-        for id in ["11010519491231002X", "360426199101010071", "44011320141005001X"] {
+        for id in [
+            "11010519491231002X",
+            "360426199101010071",
+            "44011320141005001X",
+        ] {
             ResidentId::parse(id).unwrap_or_else(|e| panic!("{id}: {e}"));
         }
         assert_eq!(
             ResidentId::parse("36042619910102009X"),
-            Err(IdError::Check { position: 18, expected: '3', found: 'X' })
+            Err(IdError::Check {
+                position: 18,
+                expected: '3',
+                found: 'X'
+            })
         );
         assert_eq!(
             ResidentId::parse("360426199113010079"),
@@ -155,7 +187,10 @@ mod tests {
         // A 15-digit legacy number becomes its 18-digit form.
         let legacy = ResidentId::parse("110105491231002").unwrap();
         assert_eq!(legacy.unmasked(), "11010519491231002X");
-        assert!(matches!(ResidentId::parse("110105491331002"), Err(IdError::BirthDate(_))));
+        assert!(matches!(
+            ResidentId::parse("110105491331002"),
+            Err(IdError::BirthDate(_))
+        ));
     }
 
     #[test]

@@ -23,9 +23,12 @@ impl SubjectKind {
     pub fn parse(s: &str) -> Option<Self> {
         let t = s.trim();
         Some(match t {
-            "法人及非法人组织" | "法人和非法人组织" | "法人" | "非法人组织" | "1" | "legal-person" => {
-                SubjectKind::LegalPerson
-            }
+            "法人及非法人组织"
+            | "法人和非法人组织"
+            | "法人"
+            | "非法人组织"
+            | "1"
+            | "legal-person" => SubjectKind::LegalPerson,
             "个体工商户" | "3" | "individual-business" => SubjectKind::IndividualBusiness,
             "自然人" | "2" | "natural-person" => SubjectKind::NaturalPerson,
             _ => return None,
@@ -72,9 +75,11 @@ impl SubjectId {
                 Err(e) => Uscc::parse(t).map(SubjectId::Uscc).map_err(|_| e),
             },
             18 => Uscc::parse(t).map(SubjectId::Uscc),
-            15 => RegNo::parse(t)
-                .map(SubjectId::RegNo)
-                .or_else(|e| ResidentId::parse(t).map(SubjectId::ResidentId).map_err(|_| e)),
+            15 => RegNo::parse(t).map(SubjectId::RegNo).or_else(|e| {
+                ResidentId::parse(t)
+                    .map(SubjectId::ResidentId)
+                    .map_err(|_| e)
+            }),
             9 | 10 => OrgCode::parse(t).map(SubjectId::OrgCode),
             _ => Err(IdError::Unrecognised(format!("{n} characters"))),
         }
@@ -94,7 +99,10 @@ impl SubjectId {
                     18 => Uscc::parse(t).map(SubjectId::Uscc),
                     15 => RegNo::parse(t).map(SubjectId::RegNo),
                     9 | 10 => OrgCode::parse(t).map(SubjectId::OrgCode),
-                    n => Err(IdError::Length { expected: "18 (USCC), 15 (registration number) or 9 (organisation code)", found: n }),
+                    n => Err(IdError::Length {
+                        expected: "18 (USCC), 15 (registration number) or 9 (organisation code)",
+                        found: n,
+                    }),
                 }
             }
         }
@@ -103,16 +111,21 @@ impl SubjectId {
     /// The bytes under which the subject index files records: a one-letter kind tag
     /// and the identifier (`U91110000600037341L`).
     pub fn index_key(&self) -> Vec<u8> {
-        let (tag, text) = match self {
-            SubjectId::Uscc(u) => (b'U', u.as_str()),
-            SubjectId::ResidentId(r) => (b'P', r.unmasked()),
-            SubjectId::RegNo(r) => (b'R', r.as_str()),
-            SubjectId::OrgCode(o) => (b'O', o.as_str()),
-        };
+        let (tag, text) = self.index_parts();
         let mut key = Vec::with_capacity(text.len() + 1);
         key.push(tag);
         key.extend_from_slice(text.as_bytes());
         key
+    }
+
+    /// The tag and full text of [`index_key`](Self::index_key), without allocating.
+    pub fn index_parts(&self) -> (u8, &str) {
+        match self {
+            SubjectId::Uscc(u) => (b'U', u.as_str()),
+            SubjectId::ResidentId(r) => (b'P', r.unmasked()),
+            SubjectId::RegNo(r) => (b'R', r.as_str()),
+            SubjectId::OrgCode(o) => (b'O', o.as_str()),
+        }
     }
 
     /// The division where the subject was registered, when the identifier carries one
@@ -186,21 +199,46 @@ mod tests {
 
     #[test]
     fn shapes_are_recognised() {
-        assert!(matches!(SubjectId::parse("91110000600037341L"), Ok(SubjectId::Uscc(_))));
-        assert!(matches!(SubjectId::parse("121200004013590816"), Ok(SubjectId::Uscc(_))));
-        assert!(matches!(SubjectId::parse("11010519491231002X"), Ok(SubjectId::ResidentId(_))));
-        assert!(matches!(SubjectId::parse("360426199101010071"), Ok(SubjectId::ResidentId(_))));
+        assert!(matches!(
+            SubjectId::parse("91110000600037341L"),
+            Ok(SubjectId::Uscc(_))
+        ));
+        assert!(matches!(
+            SubjectId::parse("121200004013590816"),
+            Ok(SubjectId::Uscc(_))
+        ));
+        assert!(matches!(
+            SubjectId::parse("11010519491231002X"),
+            Ok(SubjectId::ResidentId(_))
+        ));
+        assert!(matches!(
+            SubjectId::parse("360426199101010071"),
+            Ok(SubjectId::ResidentId(_))
+        ));
         assert!(matches!(
             SubjectId::parse_for(SubjectKind::NaturalPerson, "110105491231002"),
             Ok(SubjectId::ResidentId(_))
         ));
         assert!(matches!(
             SubjectId::parse_for(SubjectKind::LegalPerson, "11010519491231002X"),
-            Err(IdError::Character { .. } | IdError::Check { .. } | IdError::OrgCodeCheck { .. } | IdError::Authority(_) | IdError::Division(_))
+            Err(IdError::Character { .. }
+                | IdError::Check { .. }
+                | IdError::OrgCodeCheck { .. }
+                | IdError::Authority(_)
+                | IdError::Division(_))
         ));
-        assert!(matches!(SubjectId::parse("60003734-1"), Ok(SubjectId::OrgCode(_))));
-        assert!(matches!(SubjectId::parse("36042619910102009X"), Err(IdError::Check { .. })));
-        assert!(matches!(SubjectId::parse("12345"), Err(IdError::Unrecognised(_))));
+        assert!(matches!(
+            SubjectId::parse("60003734-1"),
+            Ok(SubjectId::OrgCode(_))
+        ));
+        assert!(matches!(
+            SubjectId::parse("36042619910102009X"),
+            Err(IdError::Check { .. })
+        ));
+        assert!(matches!(
+            SubjectId::parse("12345"),
+            Err(IdError::Unrecognised(_))
+        ));
     }
 
     #[test]

@@ -22,7 +22,9 @@ use super::{orgcode, DivisionCode, IdError};
 pub const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights 3^(i-1) mod 31 for positions 1-17.
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Registration authorities allowed in position 1.
 const AUTHORITIES: &[u8] = b"123456789ANY";
@@ -80,17 +82,26 @@ impl Uscc {
         let bytes = upper.as_bytes();
         let n = upper.chars().count();
         if n != 18 || bytes.len() != 18 {
-            return Err(IdError::Length { expected: "18", found: n });
+            return Err(IdError::Length {
+                expected: "18",
+                found: n,
+            });
         }
         if let Some(i) = bytes.iter().position(|&c| symbol_value(c).is_none()) {
-            return Err(IdError::Character { position: i + 1, found: char::from(bytes[i]) });
+            return Err(IdError::Character {
+                position: i + 1,
+                found: char::from(bytes[i]),
+            });
         }
         if !AUTHORITIES.contains(&bytes[0]) {
             return Err(IdError::Authority(char::from(bytes[0])));
         }
         let division = &upper[2..8];
         if let Some(i) = division.bytes().position(|c| !c.is_ascii_digit()) {
-            return Err(IdError::Character { position: i + 3, found: char::from(bytes[i + 2]) });
+            return Err(IdError::Character {
+                position: i + 3,
+                found: char::from(bytes[i + 2]),
+            });
         }
         // 100000 names the central level inside USCCs of central bodies.
         if division != "100000" {
@@ -113,7 +124,11 @@ impl Uscc {
         out.copy_from_slice(bytes);
         let code = Uscc(out);
         if found != expected && !(allow_pilot && code.pilot_eligible()) {
-            return Err(IdError::Check { position: 18, expected, found });
+            return Err(IdError::Check {
+                position: 18,
+                expected,
+                found,
+            });
         }
         Ok(code)
     }
@@ -123,10 +138,15 @@ impl Uscc {
     pub fn with_checks(first16: &str) -> Result<Self, IdError> {
         let b = first16.as_bytes();
         if b.len() != 16 {
-            return Err(IdError::Length { expected: "16", found: first16.chars().count() });
+            return Err(IdError::Length {
+                expected: "16",
+                found: first16.chars().count(),
+            });
         }
-        let org = orgcode::check_char(&b[8..16])
-            .map_err(|i| IdError::Character { position: i + 9, found: char::from(b[i + 8]) })?;
+        let org = orgcode::check_char(&b[8..16]).map_err(|i| IdError::Character {
+            position: i + 9,
+            found: char::from(b[i + 8]),
+        })?;
         let mut s = first16.to_string();
         s.push(org);
         let check = check_char(s.as_bytes()).ok_or(IdError::Unrecognised(first16.into()))?;
@@ -210,19 +230,34 @@ mod tests {
             let u = Uscc::parse_strict(code).unwrap_or_else(|e| panic!("{code}: {e}"));
             assert!(!u.is_pilot_exception());
         }
-        assert!(Uscc::parse("92340602MA2PBMEM24").unwrap().is_individual_business());
-        assert_eq!(Uscc::parse("91110000600037341L").unwrap().division().as_u32(), 110000);
+        assert!(Uscc::parse("92340602MA2PBMEM24")
+            .unwrap()
+            .is_individual_business());
+        assert_eq!(
+            Uscc::parse("91110000600037341L")
+                .unwrap()
+                .division()
+                .as_u32(),
+            110000
+        );
     }
 
     #[test]
     fn brief_invalid_examples_say_why() {
         assert_eq!(
             Uscc::parse("91110000600037341N"),
-            Err(IdError::Check { position: 18, expected: 'L', found: 'N' })
+            Err(IdError::Check {
+                position: 18,
+                expected: 'L',
+                found: 'N'
+            })
         );
         assert_eq!(
             Uscc::parse("9111000060003IOZSV"),
-            Err(IdError::Character { position: 14, found: 'I' })
+            Err(IdError::Character {
+                position: 14,
+                found: 'I'
+            })
         );
     }
 
@@ -236,7 +271,11 @@ mod tests {
         ));
         // The same fault outside the pilot is refused.
         let mut other = "91320100M0001TGQX".to_string();
-        let wrong = if check_char(other.as_bytes()) == Some('M') { 'N' } else { 'M' };
+        let wrong = if check_char(other.as_bytes()) == Some('M') {
+            'N'
+        } else {
+            'M'
+        };
         other.push(wrong);
         assert!(matches!(Uscc::parse(&other), Err(IdError::Check { .. })));
     }
@@ -259,7 +298,11 @@ mod tests {
         s.push(check_char(s.as_bytes()).unwrap());
         assert_eq!(
             Uscc::parse(&s),
-            Err(IdError::OrgCodeCheck { position: 17, expected: '1', found: '2' })
+            Err(IdError::OrgCodeCheck {
+                position: 17,
+                expected: '1',
+                found: '2'
+            })
         );
     }
 
@@ -280,7 +323,13 @@ mod tests {
             proptest::collection::vec(prop_oneof![sym, digit], 8),
         )
             .prop_map(|(a, c, d, body)| {
-                format!("{}{}{}{}", a as char, c as char, d, String::from_utf8(body).unwrap())
+                format!(
+                    "{}{}{}{}",
+                    a as char,
+                    c as char,
+                    d,
+                    String::from_utf8(body).unwrap()
+                )
             })
     }
 

@@ -1,0 +1,155 @@
+//! The `scenarios generate` command: a national-format CSV file of synthetic records.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use credithub_protocol::ids::DivisionCode;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::csvfile::{write_csv, CsvOptions, Encoding, FileKind, HeaderStyle};
+use super::{GenerateError, Generator, GeneratorConfig};
+
+/// Arguments of `scenarios generate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Origin jurisdiction: a GB/T 2260 code (a county, a city such as 320500, a
+    /// province such as 320000, or 000000 for national).
+    #[arg(long, default_value = "320500")]
+    pub origin: DivisionCode,
+    /// Which file to write.
+    #[arg(long, value_enum)]
+    pub kind: FileKind,
+    /// Number of data rows.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: u64,
+    /// Seed: the same seed and arguments give the same file, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Header row style.
+    #[arg(long, value_enum, default_value_t = HeaderStyle::Codes)]
+    pub headers: HeaderStyle,
+    /// Output encoding.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    pub encoding: Encoding,
+    /// Fraction of rows to break on purpose (0-1), to exercise importers' rejects.
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_rows: f64,
+    /// Where to list the broken rows: one `LINE<TAB>COLUMN<TAB>FAULT` per line.
+    #[arg(long)]
+    pub bad_lines: Option<PathBuf>,
+    /// Distinct subjects (default: max(1000, count/5)).
+    #[arg(long)]
+    pub pool: Option<usize>,
+    /// The CSV file to write.
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// What `scenarios generate` did, printed as one line.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The file written.
+    pub out: PathBuf,
+    /// Its kind.
+    pub kind: FileKind,
+    /// The origin jurisdiction.
+    pub origin: DivisionCode,
+    /// Data rows written.
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Rows broken on purpose.
+    pub bad_rows: usize,
+    /// Where the broken rows are listed, if asked.
+    pub bad_lines: Option<PathBuf>,
+    /// Encoding used.
+    pub encoding: Encoding,
+    /// Wall-clock time, including building the subject pool.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.rows as f64 / secs
+        } else {
+            0.0
+        };
+        let encoding = match self.encoding {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Gb18030 => "GB18030",
+        };
+        write!(
+            f,
+            "wrote {} {} rows (origin {}, {encoding}, {:.1} MiB) to {} in {secs:.2} s ({rate:.0} rows/s)",
+            self.rows,
+            self.kind,
+            self.origin,
+            self.bytes as f64 / (1024.0 * 1024.0),
+            self.out.display(),
+        )?;
+        if self.bad_rows > 0 {
+            write!(f, "; {} rows broken on purpose", self.bad_rows)?;
+            if let Some(p) = &self.bad_lines {
+                write!(f, " (listed in {})", p.display())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scenarios generate`: writes the file, with a progress bar when stderr is a
+/// terminal.
+pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
+    let start = Instant::now();
+    let mut config = GeneratorConfig::for_count(args.origin, args.count);
+    if let Some(pool) = args.pool {
+        config.pool_size = pool;
+    }
+    let mut generator = Generator::new(args.seed, config)?;
+    let out = BufWriter::with_capacity(1 << 20, File::create(&args.out)?);
+    let bar = if std::io::stderr().is_terminal() {
+        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        ProgressBar::new(args.count).with_style(style)
+    } else {
+        ProgressBar::hidden()
+    };
+    let kind = args.kind.record_kind();
+    let bodies = (0..args.count).map(|i| {
+        if i % 4096 == 4095 {
+            bar.inc(4096);
+        }
+        generator.record(kind)
+    });
+    let options = CsvOptions {
+        headers: args.headers,
+        encoding: args.encoding,
+        bad_rows: args.bad_rows,
+        seed: args.seed,
+    };
+    let report = write_csv(args.kind, bodies, out, &options)?;
+    bar.finish_and_clear();
+    if let Some(path) = &args.bad_lines {
+        let mut w = BufWriter::new(File::create(path)?);
+        for b in &report.bad {
+            writeln!(w, "{}\t{}\t{}", b.line, b.column, b.fault)?;
+        }
+        w.flush()?;
+    }
+    Ok(Summary {
+        out: args.out.clone(),
+        kind: args.kind,
+        origin: args.origin,
+        rows: report.rows,
+        bytes: report.bytes,
+        bad_rows: report.bad.len(),
+        bad_lines: args.bad_lines.clone(),
+        encoding: args.encoding,
+        elapsed: start.elapsed(),
+    })
+}
