@@ -1,1 +1,2 @@
-//! placeholder
+//! End-to-end tests across the credithub crates live in `tests/`; this library is
+//! empty.

@@ -2,6 +2,19 @@
 
 use std::fs;
 
+/// The first whitespace-separated value after `key` in a `/proc` file such as
+/// `/proc/self/status` (`VmHWM:   1234 kB` → `1234`).
+fn proc_value(file: &str, key: &str) -> Option<f64> {
+    fs::read_to_string(file)
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// A one-line description of this machine: CPU model, cores, memory, kernel.
 pub fn describe() -> String {
     let cpu = fs::read_to_string("/proc/cpuinfo")
@@ -16,16 +29,7 @@ pub fn describe() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mem_gib = fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0 / 1024.0)
-        .unwrap_or(0.0);
+    let mem_gib = proc_value("/proc/meminfo", "MemTotal:").unwrap_or(0.0) / 1024.0 / 1024.0;
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
@@ -34,28 +38,10 @@ pub fn describe() -> String {
 
 /// Peak resident memory of this process so far, in MiB (`VmHWM`).
 pub fn peak_rss_mib() -> f64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    proc_value("/proc/self/status", "VmHWM:").unwrap_or(0.0) / 1024.0
 }
 
 /// Current resident memory of this process, in MiB (`VmRSS`).
 pub fn rss_mib() -> f64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    proc_value("/proc/self/status", "VmRSS:").unwrap_or(0.0) / 1024.0
 }

@@ -192,27 +192,9 @@ fn decision_numbers_and_keys_are_distinct() {
     );
 }
 
-/// The importer's severity policy (node `import::values::penalty_severity`): some
-/// categories make a penalty serious, warnings alone make it light.
+/// The importer's severity policy, which generated penalties must follow.
 fn policy_severity(categories: &[String]) -> Severity {
-    const SERIOUS: [&str; 6] = [
-        "吊销",
-        "责令关闭",
-        "限制从业",
-        "行政拘留",
-        "限制开展生产经营活动",
-        "降低资质等级",
-    ];
-    if categories
-        .iter()
-        .any(|c| SERIOUS.iter().any(|s| c.contains(s)))
-    {
-        Severity::Serious
-    } else if categories.iter().all(|c| c == "警告" || c == "通报批评") {
-        Severity::Light
-    } else {
-        Severity::General
-    }
+    credithub_node::import::penalty_severity(categories)
 }
 
 #[test]
