@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use credithub_protocol::codec::{self, EncodedRecord, HEADER_LEN};
 use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId};
-use credithub_protocol::record::{RecordBody, RecordKey, RecordKind, Version, KEY_LEN};
+use credithub_protocol::record::{RecordBody, RecordId, RecordKey, RecordKind, Version, KEY_LEN};
 use rocksdb::WriteBatch;
 
 use super::index::STORED_LEVELS;
@@ -49,7 +49,7 @@ pub enum RemoteOutcome {
 
 /// Records encoded by [`Store::prepare_local`], ready for [`Store::commit_local`].
 pub struct PreparedLocal {
-    records: Vec<(EncodedRecord, Vec<Vec<u8>>)>,
+    records: Vec<(EncodedRecord, Vec<Vec<u8>>, Cell)>,
 }
 
 impl PreparedLocal {
@@ -87,8 +87,22 @@ struct Held {
 /// One change to commit: the new version and what it replaces.
 struct Change {
     record: EncodedRecord,
+    /// The digest cell of `record`'s item.
+    cell: Cell,
     subjects: Vec<Vec<u8>>,
     old: Option<Held>,
+}
+
+impl Change {
+    fn new(record: EncodedRecord, subjects: Vec<Vec<u8>>, old: Option<Held>) -> Change {
+        let cell = Cell::of(&record.item());
+        Change {
+            record,
+            cell,
+            subjects,
+            old,
+        }
+    }
 }
 
 /// Subject-index keys of a body: its subject and every further identifier.
@@ -104,55 +118,69 @@ fn subject_keys(body: Option<&RecordBody>) -> Vec<Vec<u8>> {
     out
 }
 
-/// Accumulates the digest deltas of one batch.
+/// Accumulates the digest deltas of one batch: one entry per stored node an item
+/// touches, summed per node when written (sorting is cheaper than hashing here).
 #[derive(Default)]
 struct DigestDelta {
-    roots: HashMap<PartitionId, Cell>,
-    nodes: HashMap<(PartitionId, NodePath), Cell>,
+    entries: Vec<([u8; keys::NODE_KEY_LEN], usize, Cell)>,
     store: Cell,
 }
 
 impl DigestDelta {
-    fn apply(&mut self, partition: PartitionId, item: &DigestItem, insert: bool) {
-        let cell = Cell::of(item);
-        let add = |target: &mut Cell| {
-            if insert {
-                target.add(&cell)
-            } else {
-                target.sub(&cell)
-            }
+    fn apply(&mut self, partition: PartitionId, id: &RecordId, cell: &Cell, insert: bool) {
+        let cell = if insert {
+            *cell
+        } else {
+            let mut neg = Cell::EMPTY;
+            neg.sub(cell);
+            neg
         };
-        add(&mut self.store);
-        add(self.roots.entry(partition).or_default());
+        self.store.add(&cell);
+        let root = keys::root_key(&partition);
+        let mut key = [0u8; keys::NODE_KEY_LEN];
+        key[..root.len()].copy_from_slice(&root);
+        self.entries.push((key, root.len(), cell));
         for &level in STORED_LEVELS.iter().filter(|&&l| l > 0) {
-            add(self
-                .nodes
-                .entry((partition, NodePath::of(&item.id, level)))
-                .or_default());
+            let key = keys::node_key(&partition, NodePath::of(id, level));
+            self.entries.push((key, key.len(), cell));
         }
     }
 
-    fn write_into(self, store: &Store, batch: &mut WriteBatch) {
+    fn write_into(mut self, store: &Store, batch: &mut WriteBatch) {
         let cf = store.cf(keys::CF_DIGEST);
-        let mut merges: Vec<(Vec<u8>, Cell)> =
-            Vec::with_capacity(self.roots.len() + self.nodes.len() + 1);
-        merges.push((keys::STORE_ROOT_KEY.to_vec(), self.store));
-        merges.extend(
-            self.roots
-                .into_iter()
-                .map(|(p, c)| (keys::root_key(&p).to_vec(), c)),
-        );
-        merges.extend(
-            self.nodes
-                .into_iter()
-                .map(|((p, path), c)| (keys::node_key(&p, path).to_vec(), c)),
-        );
-        merges.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (k, cell) in merges {
-            batch.merge_cf(cf, k, cell.to_bytes());
+        batch.merge_cf(cf, keys::STORE_ROOT_KEY, self.store.to_bytes());
+        self.entries
+            .sort_unstable_by(|a, b| a.0[..a.1].cmp(&b.0[..b.1]));
+        let mut iter = self.entries.into_iter().peekable();
+        while let Some((key, len, mut sum)) = iter.next() {
+            while let Some((_, _, cell)) = iter.next_if(|next| next.0[..next.1] == key[..len]) {
+                sum.add(&cell);
+            }
+            batch.merge_cf(cf, &key[..len], sum.to_bytes());
         }
     }
 }
+
+/// A hasher for maps keyed by record keys, whose ids are already uniform hashes.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+}
+
+type KeyMap<V> = HashMap<RecordKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 impl Store {
     /// Reads the current state of the given keys (in one multi-get).
@@ -214,7 +242,7 @@ impl Store {
                 .map(|o| o.subjects.as_slice())
                 .unwrap_or(&[]);
             if let Some(old) = &change.old {
-                delta.apply(partition, &old.item, false);
+                delta.apply(partition, &key.id, &Cell::of(&old.item), false);
             }
             for s in old_subjects.iter().filter(|s| !change.subjects.contains(s)) {
                 subject_deletes.push(keys::subject_entry(s, &key_bytes));
@@ -222,7 +250,7 @@ impl Store {
             for s in change.subjects.iter().filter(|s| !old_subjects.contains(s)) {
                 subject_puts.push(keys::subject_entry(s, &key_bytes));
             }
-            delta.apply(partition, &change.record.item(), true);
+            delta.apply(partition, &key.id, &change.cell, true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
         }
         let subjects = self.cf(keys::CF_SUBJECTS);
@@ -269,10 +297,9 @@ impl Store {
             .map(|(kind, body)| {
                 let key = RecordKey::derive(self.jurisdiction, kind, &body);
                 let subjects = subject_keys(Some(&body));
-                (
-                    EncodedRecord::from_parts(key, fresh, &codec::body_bytes(Some(&body))),
-                    subjects,
-                )
+                let record = EncodedRecord::from_parts(key, fresh, &codec::body_bytes(Some(&body)));
+                let cell = Cell::of(&record.item());
+                (record, subjects, cell)
             })
             .collect();
         PreparedLocal { records }
@@ -292,10 +319,11 @@ impl Store {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let keys: Vec<RecordKey> = prepared.iter().map(|p| p.0.key).collect();
         let mut held = self.held(&keys)?;
-        let mut in_batch: HashMap<RecordKey, usize> = HashMap::new();
+        let mut in_batch: KeyMap<usize> = KeyMap::default();
         let mut changes: Vec<Change> = Vec::with_capacity(prepared.len());
         let mut outcomes = Vec::with_capacity(prepared.len());
-        for ((mut record, subjects), fetched) in prepared.into_iter().zip(held.iter_mut()) {
+        for ((mut record, subjects, mut cell), fetched) in prepared.into_iter().zip(held.iter_mut())
+        {
             let key = record.key;
             // A key written earlier in this batch: the new change replaces that one.
             let previous = in_batch.get(&key).map(|&c| Held {
@@ -312,6 +340,7 @@ impl Store {
                 }
                 let version = Version::next(Some(o.item.version), now_millis);
                 record = EncodedRecord::from_parts(key, version, record.body());
+                cell = Cell::of(&record.item());
             }
             let version = record.header().version;
             outcomes.push(match &old {
@@ -320,6 +349,7 @@ impl Store {
             });
             let change = Change {
                 record,
+                cell,
                 subjects,
                 old,
             };
@@ -363,11 +393,7 @@ impl Store {
                     let version = Version::next(Some(o.item.version), now_millis);
                     let record = EncodedRecord::from_parts(*key, version, &codec::body_bytes(None));
                     outcomes.push(WriteOutcome::Updated(*key, version));
-                    changes.push(Change {
-                        record,
-                        subjects: Vec::new(),
-                        old: Some(o),
-                    });
+                    changes.push(Change::new(record, Vec::new(), Some(o)));
                 }
             }
         }
@@ -383,7 +409,7 @@ impl Store {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let keys: Vec<RecordKey> = records.iter().map(|r| r.key).collect();
         let mut held = self.held(&keys)?;
-        let mut in_batch: HashMap<RecordKey, usize> = HashMap::new();
+        let mut in_batch: KeyMap<usize> = KeyMap::default();
         let mut changes: Vec<Change> = Vec::new();
         let mut outcomes = Vec::with_capacity(records.len());
         for (record, fetched) in records.into_iter().zip(held.iter_mut()) {
@@ -425,19 +451,11 @@ impl Store {
             match in_batch.get(&record.key) {
                 Some(&i) => {
                     let first_old = changes[i].old.take();
-                    changes[i] = Change {
-                        record,
-                        subjects,
-                        old: first_old,
-                    };
+                    changes[i] = Change::new(record, subjects, first_old);
                 }
                 None => {
                     in_batch.insert(record.key, changes.len());
-                    changes.push(Change {
-                        record,
-                        subjects,
-                        old: fetched.take(),
-                    });
+                    changes.push(Change::new(record, subjects, fetched.take()));
                 }
             }
         }
