@@ -15,6 +15,7 @@ pub mod date;
 pub mod digest;
 pub mod ids;
 pub mod record;
+pub mod sync;
 #[doc(hidden)]
 pub mod testing;
 
