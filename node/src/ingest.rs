@@ -18,7 +18,7 @@ use crate::import::{
 use crate::store::{ApplyStats, PreparedLocal, Store, StoreError};
 
 /// Rows written per atomic batch.
-pub const BATCH_ROWS: usize = 2_000;
+pub const BATCH_ROWS: usize = 4_000;
 /// Rejected rows kept in the summary (all of them go to the reject file).
 pub const LISTED_REJECTS: usize = 50;
 

@@ -186,9 +186,22 @@ impl Store {
     /// Reads the current state of the given keys (in one multi-get).
     fn held(&self, keys: &[RecordKey]) -> Result<Vec<Option<Held>>> {
         let cf = self.cf(keys::CF_RECORDS);
+        // A partition whose root counts no item holds no record: its keys need no
+        // lookup (the first load of a partition, by import or by bulk sync, is the
+        // largest ingest there is). Callers hold the write lock, so this stays true.
+        let mut empty: Vec<(PartitionId, bool)> = Vec::new();
+        for key in keys {
+            let p = key.partition();
+            if !empty.iter().any(|(q, _)| *q == p) {
+                empty.push((p, self.partition_root(&p)?.count == 0));
+            }
+        }
+        let needs_lookup = |k: &RecordKey| !empty.iter().any(|(q, e)| *e && *q == k.partition());
         // Look the keys up in sorted order (RocksDB's batched multi-get is fastest so),
         // then put the answers back in the caller's order.
-        let mut order: Vec<usize> = (0..keys.len()).collect();
+        let mut order: Vec<usize> = (0..keys.len())
+            .filter(|&i| needs_lookup(&keys[i]))
+            .collect();
         order.sort_unstable_by_key(|&i| keys[i]);
         let raw: Vec<[u8; KEY_LEN]> = order.iter().map(|&i| keys[i].to_bytes()).collect();
         let values = self.db.batched_multi_get_cf(cf, raw.iter(), true);

@@ -3,7 +3,7 @@
 //! Two [`Reconciler`]s, one per node, exchange [`Message`]s until each knows which
 //! record versions it must send and which it must fetch. The initiator opens with the
 //! summary of everything in scope (equal: one round trip, about 100 bytes, done).
-//! Otherwise the partitions' root fingerprints are compared, then the two sides
+//! Otherwise the responder sends its partitions' root cells, then the two sides
 //! alternate, each round answering every open question of the last one in a single
 //! message: for a node whose cells differ, a side
 //!
@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::message::{
-    Message, Part, PartitionFingerprint, RootSummary, WireCell, WireItem, PROTOCOL_VERSION,
+    Message, Part, PartitionRoot, RootSummary, WireCell, WireItem, PROTOCOL_VERSION,
 };
 use super::view::DigestView;
 use crate::digest::{Cell, DigestItem, NodePath, PartitionId, FANOUT, FIELD_PRIME, MAX_LEVEL};
@@ -161,7 +161,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 if RootSummary::of(&self.scope_total()?) == summary {
                     Vec::new()
                 } else {
-                    vec![Part::Partitions(self.fingerprints()?)]
+                    vec![Part::Roots(self.roots()?)]
                 }
             }
             Message::Round(parts) => {
@@ -197,59 +197,39 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         Ok(total)
     }
 
-    fn fingerprints(&self) -> Result<Vec<PartitionFingerprint>, V> {
+    fn roots(&self) -> Result<Vec<PartitionRoot>, V> {
         Ok(self
             .view
             .partitions()
             .map_err(SyncError::View)?
             .into_iter()
             .filter(|(p, c)| (self.in_scope)(p) && !c.is_empty())
-            .map(|(partition, cell)| PartitionFingerprint {
+            .map(|(partition, cell)| PartitionRoot {
                 partition,
-                fingerprint: short_fingerprint(&cell),
+                cell: WireCell::of(&cell),
             })
             .collect())
     }
 
     fn handle(&mut self, part: Part, reply: &mut Vec<Part>) -> Result<(), V> {
         match part {
-            Part::Partitions(theirs) => {
-                let mut all: BTreeMap<PartitionId, ([u8; 8], [u8; 8])> = BTreeMap::new();
-                let empty = short_fingerprint(&Cell::EMPTY);
+            Part::Roots(theirs) => {
+                if theirs.len() > self.limits.max_parts {
+                    return Err(protocol(format!("{} partition roots", theirs.len())));
+                }
+                let mut all: BTreeMap<PartitionId, (Cell, Cell)> = BTreeMap::new();
                 for (p, cell) in self.view.partitions().map_err(SyncError::View)? {
                     if (self.in_scope)(&p) {
-                        all.entry(p).or_insert((empty, empty)).0 = short_fingerprint(&cell);
+                        all.entry(p).or_default().0 = cell;
                     }
                 }
-                for fp in theirs
-                    .into_iter()
-                    .filter(|fp| (self.in_scope)(&fp.partition))
-                {
-                    all.entry(fp.partition).or_insert((empty, empty)).1 = fp.fingerprint;
+                for root in theirs {
+                    self.check_scope(&root.partition)?;
+                    all.entry(root.partition).or_default().1 = wire_cell(&root.cell)?;
                 }
                 for (p, (mine, theirs)) in all {
-                    if mine != theirs {
-                        let cell = self.view.root(&p).map_err(SyncError::View)?;
-                        reply.push(Part::Node {
-                            partition: p,
-                            path: NodePath::ROOT,
-                            cell: WireCell::of(&cell),
-                        });
-                    }
+                    self.compare(p, NodePath::ROOT, &mine, &theirs, reply)?;
                 }
-            }
-            Part::Node {
-                partition,
-                path,
-                cell,
-            } => {
-                self.check_scope(&partition)?;
-                if path != NodePath::ROOT {
-                    return Err(protocol("node comparisons start at partition roots"));
-                }
-                let theirs = wire_cell(&cell)?;
-                let mine = self.view.root(&partition).map_err(SyncError::View)?;
-                self.compare(partition, path, &mine, &theirs, reply)?;
             }
             Part::Children {
                 partition,
@@ -416,10 +396,4 @@ fn wire_cell<E: std::error::Error>(cell: &WireCell) -> std::result::Result<Cell,
 
 fn same_sums(a: &Cell, b: &Cell) -> bool {
     a.count == b.count && a.s1 == b.s1 && a.s2 == b.s2 && a.s4 == b.s4
-}
-
-fn short_fingerprint(cell: &Cell) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&cell.fingerprint()[..8]);
-    out
 }

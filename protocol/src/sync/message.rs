@@ -63,13 +63,13 @@ impl RootSummary {
     }
 }
 
-/// One partition in a [`Part::Partitions`] list: a short fingerprint of its root.
+/// One partition's root in a [`Part::Roots`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionFingerprint {
+pub struct PartitionRoot {
     /// The partition.
     pub partition: PartitionId,
-    /// The first 8 bytes of the root cell's fingerprint.
-    pub fingerprint: [u8; 8],
+    /// Its root cell.
+    pub cell: WireCell,
 }
 
 /// An item as listed on the wire: id, version and the first 8 bytes of the digest.
@@ -99,17 +99,8 @@ impl WireItem {
 /// One unit of work in a round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Part {
-    /// The sender's partitions in scope, with root fingerprints.
-    Partitions(Vec<PartitionFingerprint>),
-    /// "Compare this node with yours": the sender's cell of one node.
-    Node {
-        /// The partition.
-        partition: PartitionId,
-        /// The node.
-        path: NodePath,
-        /// The sender's cell of it.
-        cell: WireCell,
-    },
+    /// The root cells of the sender's non-empty partitions in scope.
+    Roots(Vec<PartitionRoot>),
     /// The sender's cells of the 16 children of a node whose cells differ.
     Children {
         /// The partition.

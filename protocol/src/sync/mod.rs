@@ -10,7 +10,9 @@ pub mod message;
 pub mod view;
 
 pub use machine::{Limits, Outcome, Reconciler, SyncError};
-pub use message::{Message, MessageError, Part, WireCell, WireItem, PROTOCOL_VERSION};
+pub use message::{
+    Message, MessageError, Part, PartitionRoot, WireCell, WireItem, PROTOCOL_VERSION,
+};
 pub use view::{DigestView, MemIndex};
 
 #[cfg(test)]
