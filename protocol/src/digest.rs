@@ -256,7 +256,7 @@ impl fmt::Debug for Fragment {
     }
 }
 
-fn fadd(a: u64, b: u64) -> u64 {
+pub(crate) fn fadd(a: u64, b: u64) -> u64 {
     let s = a + b; // both < 2^61: no overflow
     if s >= FIELD_PRIME {
         s - FIELD_PRIME
@@ -265,7 +265,7 @@ fn fadd(a: u64, b: u64) -> u64 {
     }
 }
 
-fn fneg(a: u64) -> u64 {
+pub(crate) fn fneg(a: u64) -> u64 {
     if a == 0 {
         0
     } else {
@@ -273,14 +273,14 @@ fn fneg(a: u64) -> u64 {
     }
 }
 
-fn fmul(a: u64, b: u64) -> u64 {
+pub(crate) fn fmul(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
     let lo = (p as u64) & FIELD_PRIME;
     let hi = (p >> 61) as u64;
     fadd(lo, hi % FIELD_PRIME)
 }
 
-fn finv(a: u64) -> u64 {
+pub(crate) fn finv(a: u64) -> u64 {
     // Fermat: a^(p-2).
     let (mut base, mut exp, mut acc) = (a, FIELD_PRIME - 2, 1u64);
     while exp > 0 {

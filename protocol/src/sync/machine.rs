@@ -61,6 +61,9 @@ pub struct Limits {
     pub max_items: usize,
     /// Rounds before the reconciliation is abandoned.
     pub max_rounds: u32,
+    /// Partitions with at least this many items on either side are compared through
+    /// an estimate and a sketch rather than by descending from the root.
+    pub sketch_from: i64,
 }
 
 impl Default for Limits {
@@ -70,6 +73,7 @@ impl Default for Limits {
             max_parts: 200_000,
             max_items: 4_096,
             max_rounds: 48,
+            sketch_from: 4096,
         }
     }
 }
@@ -86,6 +90,7 @@ pub struct Reconciler<'v, V: DigestView, S: Fn(&PartitionId) -> bool> {
     view: &'v V,
     in_scope: S,
     limits: Limits,
+    salt: u64,
     state: State,
     rounds: u32,
     outcome: Outcome,
@@ -104,10 +109,18 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
             view,
             in_scope,
             limits,
+            salt: 0,
             state: State::Ready,
             rounds: 0,
             outcome: Outcome::default(),
         }
+    }
+
+    /// Sets the salt the initiator sends in its hello (the I/O shell passes a random
+    /// one; a responder takes the initiator's).
+    pub fn with_salt(mut self, salt: u64) -> Self {
+        self.salt = salt;
+        self
     }
 
     /// Whether the reconciliation is over.
@@ -132,6 +145,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         }
         self.state = State::Waiting;
         Ok(Message::Hello {
+            salt: self.salt,
             version: PROTOCOL_VERSION,
             summary: RootSummary::of(&self.scope_total()?),
         })
@@ -151,7 +165,12 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
             )));
         }
         let reply = match msg {
-            Message::Hello { version, summary } => {
+            Message::Hello {
+                version,
+                summary,
+                salt,
+            } => {
+                self.salt = salt;
                 if self.state != State::Ready {
                     return Err(protocol("hello in the middle of a reconciliation"));
                 }
@@ -255,6 +274,23 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                     self.compare(partition, child, m, &wire_cell(t)?, reply)?;
                 }
             }
+            Part::Estimate {
+                partition,
+                level,
+                fingerprints,
+            } => {
+                self.check_scope(&partition)?;
+                self.on_estimate(partition, level, &fingerprints, reply)?;
+            }
+            Part::Sketch {
+                partition,
+                level,
+                subtrees,
+                symbols,
+            } => {
+                self.check_scope(&partition)?;
+                self.on_sketch(partition, level, &subtrees, &symbols, reply)?;
+            }
             Part::Items {
                 partition,
                 path,
@@ -313,6 +349,10 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 fragment: decoded.fragment,
                 items: items.iter().map(WireItem::of).collect(),
             });
+        } else if path == NodePath::ROOT
+            && mine.signed_count().max(theirs.signed_count()) >= self.limits.sketch_from
+        {
+            reply.push(self.estimate_part(p, 2)?);
         } else if (mine.signed_count() <= self.limits.list_threshold
             && theirs.signed_count() <= self.limits.list_threshold)
             || path.level() + 1 >= MAX_LEVEL
@@ -330,6 +370,202 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 path,
                 cells: cells.iter().map(WireCell::of).collect(),
             });
+        }
+        Ok(())
+    }
+
+    /// The nodes at `level` below `top` with their cells, in prefix order, empty
+    /// subtrees included as empty cells without reading them.
+    fn expand(
+        &self,
+        p: &PartitionId,
+        top: NodePath,
+        top_cell: Cell,
+        level: u8,
+    ) -> Result<Vec<(NodePath, Cell)>, V> {
+        let mut nodes = vec![(top, top_cell)];
+        for _ in top.level()..level {
+            let mut next = Vec::with_capacity(nodes.len() * FANOUT);
+            for (node, cell) in nodes {
+                let cells = if cell.is_empty() {
+                    [Cell::EMPTY; FANOUT]
+                } else {
+                    self.view.children(p, node).map_err(SyncError::View)?
+                };
+                for (i, c) in cells.into_iter().enumerate() {
+                    next.push((
+                        node.child(i).ok_or_else(|| protocol("trie too shallow"))?,
+                        c,
+                    ));
+                }
+            }
+            nodes = next;
+        }
+        Ok(nodes)
+    }
+
+    /// The level-4 buckets (non-empty) below the listed subtrees at `level`.
+    fn buckets(
+        &self,
+        p: &PartitionId,
+        level: u8,
+        subtrees: &[u16],
+    ) -> Result<Vec<(NodePath, Cell)>, V> {
+        let mut out = Vec::new();
+        for &s in subtrees {
+            let node = NodePath::new(level, u64::from(s))
+                .ok_or_else(|| protocol("subtree outside the trie"))?;
+            // The subtree's own cell is not needed: expanding reads its children.
+            let marker = Cell {
+                count: 1,
+                ..Cell::EMPTY
+            };
+            out.extend(
+                self.expand(p, node, marker, BUCKET_LEVEL)?
+                    .into_iter()
+                    .filter(|(_, c)| !c.is_empty()),
+            );
+        }
+        Ok(out)
+    }
+
+    fn estimate_part(&self, p: PartitionId, level: u8) -> Result<Part, V> {
+        let root = self.view.root(&p).map_err(SyncError::View)?;
+        let cells = self.expand(&p, NodePath::ROOT, root, level)?;
+        Ok(Part::Estimate {
+            partition: p,
+            level,
+            fingerprints: cells.iter().map(|(_, c)| short_fp(c, self.salt)).collect(),
+        })
+    }
+
+    /// On an estimate: size and send a sketch of the differing subtrees; when nearly
+    /// everything differs at level 2 ask again at level 3, and past that descend.
+    fn on_estimate(
+        &mut self,
+        p: PartitionId,
+        level: u8,
+        theirs: &[[u8; 4]],
+        reply: &mut Vec<Part>,
+    ) -> Result<(), V> {
+        if !(2..=3).contains(&level) || theirs.len() != 1 << (4 * level) {
+            return Err(protocol(format!(
+                "estimate of {} cells at level {level}",
+                theirs.len()
+            )));
+        }
+        let root = self.view.root(&p).map_err(SyncError::View)?;
+        let mine = self.expand(&p, NodePath::ROOT, root, level)?;
+        let differing: Vec<u16> = mine
+            .iter()
+            .zip(theirs)
+            .filter(|((_, m), t)| short_fp(m, self.salt) != **t)
+            .map(|((node, _), _)| node.prefix() as u16)
+            .collect();
+        let slots = theirs.len() as f64;
+        let n = differing.len() as f64;
+        if differing.is_empty() || (n > 0.94 * slots && level == 3) {
+            let cells = self
+                .view
+                .children(&p, NodePath::ROOT)
+                .map_err(SyncError::View)?;
+            reply.push(Part::Children {
+                partition: p,
+                path: NodePath::ROOT,
+                cells: cells.iter().map(WireCell::of).collect(),
+            });
+            return Ok(());
+        }
+        if n > 0.94 * slots {
+            reply.push(self.estimate_part(p, 3)?);
+            return Ok(());
+        }
+        // Differences land in the subtrees at random: invert the expected number of
+        // subtrees that hold one, then leave a margin.
+        let estimate = -slots * (1.0 - n / (slots + 0.5)).ln();
+        let m = super::sketch::sketch_size((estimate * 1.45).ceil() as usize + 9);
+        let buckets = self.buckets(&p, level, &differing)?;
+        reply.push(Part::Sketch {
+            partition: p,
+            level,
+            subtrees: differing,
+            symbols: super::sketch::encode(&buckets, m, self.salt),
+        });
+        Ok(())
+    }
+
+    /// On a sketch: recover the differing buckets and resolve or refine each.
+    fn on_sketch(
+        &mut self,
+        p: PartitionId,
+        level: u8,
+        subtrees: &[u16],
+        symbols: &[super::sketch::Symbol],
+        reply: &mut Vec<Part>,
+    ) -> Result<(), V> {
+        if !(2..=3).contains(&level)
+            || symbols.len() > self.limits.max_parts
+            || subtrees.len() > 1 << (4 * level)
+        {
+            return Err(protocol(format!(
+                "sketch of {} symbols at level {level}",
+                symbols.len()
+            )));
+        }
+        let buckets = self.buckets(&p, level, subtrees)?;
+        let listed: BTreeSet<u16> = subtrees.iter().copied().collect();
+        let shift = 4 * u32::from(BUCKET_LEVEL - level);
+        let accept = |b: u64| b < 1 << 16 && listed.contains(&((b >> shift) as u16));
+        let peeled = super::sketch::decode(&buckets, symbols, self.salt, accept)
+            .ok_or_else(|| protocol("malformed sketch"))?;
+        if !peeled.complete {
+            // The sketch was too small: descend the listed subtrees instead.
+            for &s in subtrees {
+                let node = NodePath::new(level, u64::from(s))
+                    .ok_or_else(|| protocol("subtree outside the trie"))?;
+                let cells = self.view.children(&p, node).map_err(SyncError::View)?;
+                reply.push(Part::Children {
+                    partition: p,
+                    path: node,
+                    cells: cells.iter().map(WireCell::of).collect(),
+                });
+            }
+            return Ok(());
+        }
+        for (b, delta) in peeled.buckets {
+            let node = NodePath::new(BUCKET_LEVEL, b)
+                .ok_or_else(|| protocol("bucket outside the trie"))?;
+            match delta.decode() {
+                Some(d) if d.count == 1 => {
+                    // Only this side holds the record: send it.
+                    for it in self
+                        .view
+                        .items_with_fragment(&p, d.fragment)
+                        .map_err(SyncError::View)?
+                    {
+                        self.outcome.send.insert((p, it.id));
+                    }
+                }
+                Some(d) => {
+                    let items = self
+                        .view
+                        .items_with_fragment(&p, d.fragment)
+                        .map_err(SyncError::View)?;
+                    reply.push(Part::Fragment {
+                        partition: p,
+                        fragment: d.fragment,
+                        items: items.iter().map(WireItem::of).collect(),
+                    });
+                }
+                None => {
+                    let cells = self.view.children(&p, node).map_err(SyncError::View)?;
+                    reply.push(Part::Children {
+                        partition: p,
+                        path: node,
+                        cells: cells.iter().map(WireCell::of).collect(),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -396,4 +632,20 @@ fn wire_cell<E: std::error::Error>(cell: &WireCell) -> std::result::Result<Cell,
 
 fn same_sums(a: &Cell, b: &Cell) -> bool {
     a.count == b.count && a.s1 == b.s1 && a.s2 == b.s2 && a.s4 == b.s4
+}
+
+/// The trie level whose cells a sketch codes.
+const BUCKET_LEVEL: u8 = 4;
+
+/// A salted 32-bit fingerprint of a cell's count and sums.
+fn short_fp(cell: &Cell, salt: u64) -> [u8; 4] {
+    let mut z = cell.s1
+        ^ cell.s2.rotate_left(21)
+        ^ cell.s4.rotate_left(42)
+        ^ cell.count.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ salt;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z as u32).to_le_bytes()
 }

@@ -119,6 +119,29 @@ pub enum Part {
         /// The items, in id order.
         items: Vec<WireItem>,
     },
+    /// For a large partition whose roots differ: salted 32-bit fingerprints of the
+    /// sender's cells at level 2 (256) or 3 (4096), from which the peer estimates
+    /// the number of differences and sizes a sketch.
+    Estimate {
+        /// The partition.
+        partition: PartitionId,
+        /// 2 or 3.
+        level: u8,
+        /// The fingerprints, in prefix order.
+        fingerprints: Vec<[u8; 4]>,
+    },
+    /// A sketch of the sender's level-4 cells below the listed subtrees (those
+    /// whose fingerprints differed) at `level`.
+    Sketch {
+        /// The partition.
+        partition: PartitionId,
+        /// The level of the listed subtrees (2 or 3).
+        level: u8,
+        /// The prefixes sketched.
+        subtrees: Vec<u16>,
+        /// The symbols.
+        symbols: Vec<super::sketch::Symbol>,
+    },
     /// The cells of a node differ in a single record, whose id has this fragment; the
     /// sender's items with that fragment (none if it lacks the record).
     Fragment {
@@ -138,6 +161,9 @@ pub enum Message {
     Hello {
         /// The protocol version.
         version: u16,
+        /// A random salt chosen by the initiator for this session's fingerprints and
+        /// sketches, so that an unlucky collision does not repeat.
+        salt: u64,
         /// The summary of the initiator's partitions in scope.
         summary: RootSummary,
     },

@@ -7,6 +7,7 @@
 
 pub mod machine;
 pub mod message;
+pub mod sketch;
 pub mod view;
 
 pub use machine::{Limits, Outcome, Reconciler, SyncError};

@@ -20,8 +20,18 @@ struct Run {
 const LIMIT: usize = 64 << 20;
 
 fn run(a: &MemIndex, b: &MemIndex, scope: impl Fn(&PartitionId) -> bool + Copy) -> Run {
-    let mut left = Reconciler::new(a, scope, Limits::default());
-    let mut right = Reconciler::new(b, scope, Limits::default());
+    run_with(a, b, scope, Limits::default(), 7)
+}
+
+fn run_with(
+    a: &MemIndex,
+    b: &MemIndex,
+    scope: impl Fn(&PartitionId) -> bool + Copy,
+    limits: Limits,
+    salt: u64,
+) -> Run {
+    let mut left = Reconciler::new(a, scope, limits).with_salt(salt);
+    let mut right = Reconciler::new(b, scope, limits);
     let mut msg = left.start().expect("start");
     let (mut messages, mut bytes_ab, mut bytes_ba) = (1, 0, 0);
     let mut to_right = true;
@@ -158,11 +168,39 @@ fn out_of_scope_partitions_are_neither_compared_nor_accepted() {
     }]);
     right
         .receive(Message::Hello {
+            salt: 0,
             version: PROTOCOL_VERSION,
             summary: message::RootSummary::of(&crate::digest::Cell::EMPTY),
         })
         .unwrap();
     assert!(matches!(right.receive(bad), Err(SyncError::Protocol(_))));
+}
+
+#[test]
+fn large_partitions_are_compared_through_a_sketch() {
+    let mut a = MemIndex::new();
+    for s in 0..40_000 {
+        a.put(partition(0), item(s, 1));
+    }
+    let mut b = a.clone();
+    for s in 0..30 {
+        a.put(partition(0), item(500_000 + s, 1)); // only on a
+        b.put(partition(0), item(600_000 + s, 1)); // only on b
+        b.put(partition(0), item(s * 97, 2)); // newer on b
+    }
+    let r = run(&a, &b, all_scope);
+    assert!(r.messages <= 6, "{} messages", r.messages);
+    let found = r.a.send.len() + r.a.fetch.len() + r.b.send.len() + r.b.fetch.len();
+    assert_eq!(found, 90);
+    // Far fewer bytes than the 256 level-2 cells a descent would send.
+    assert!(
+        r.bytes_ab + r.bytes_ba < 90 * 120,
+        "{} bytes",
+        r.bytes_ab + r.bytes_ba
+    );
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    transfer(&mut a2, &mut b2, &r);
+    assert_eq!(a2.all().collect::<Vec<_>>(), b2.all().collect::<Vec<_>>());
 }
 
 #[derive(Debug, Clone)]
@@ -192,7 +230,9 @@ proptest! {
     /// side, newer versions on either side — tombstones are versions too) always
     /// converge in one reconciliation, within a bounded number of messages.
     #[test]
-    fn reconciliation_converges(base in 0u64..3_000, partitions in 1u8..8, changes in changes()) {
+    fn reconciliation_converges(base in 0u64..3_000, partitions in 1u8..8, changes in changes(),
+                                sketch_from in prop_oneof![Just(4096i64), 1i64..200], salt in any::<u64>()) {
+        let limits = Limits { sketch_from, ..Limits::default() };
         let mut a = MemIndex::new();
         for s in 0..base {
             a.put(partition((s % u64::from(partitions)) as u8), item(s, 1));
@@ -206,7 +246,7 @@ proptest! {
                 Change::NewerOnB(s) => b.put(partition((s % u64::from(partitions)) as u8), item(s, 5 + s % 3)),
             }
         }
-        let r = run(&a, &b, all_scope);
+        let r = run_with(&a, &b, all_scope, limits, salt);
         prop_assert!(r.messages <= 14, "{} messages", r.messages);
         prop_assert!(r.a.conflicts.is_empty() && r.b.conflicts.is_empty());
         transfer(&mut a, &mut b, &r);
@@ -214,7 +254,7 @@ proptest! {
         let right: Vec<_> = b.all().collect();
         prop_assert_eq!(left, right);
         // A second reconciliation finds nothing left.
-        let again = run(&a, &b, all_scope);
+        let again = run_with(&a, &b, all_scope, limits, salt);
         prop_assert_eq!(again.messages, 2);
     }
 }

@@ -59,7 +59,7 @@ fn item(seed: u64) -> DigestItem {
 fn ours(a: &MemIndex, b: &MemIndex) -> anyhow::Result<Figures> {
     let started = Instant::now();
     let scope = |_: &PartitionId| true;
-    let mut left = Reconciler::new(a, scope, Limits::default());
+    let mut left = Reconciler::new(a, scope, Limits::default()).with_salt(0x5eed);
     let mut right = Reconciler::new(b, scope, Limits::default());
     let mut msg = left.start()?;
     let (mut messages, mut bytes_ab, mut bytes_ba, mut to_right) = (1usize, 0, 0, true);
