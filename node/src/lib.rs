@@ -8,5 +8,6 @@ pub mod import;
 pub mod ingest;
 
 pub mod store;
+pub mod sync;
 
 pub use store::{Store, StoreError, StoreOptions};

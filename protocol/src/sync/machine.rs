@@ -302,6 +302,13 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 if items.iter().any(|it| !path.contains(&it.id)) {
                     return Err(protocol(format!("listed item outside node {path}")));
                 }
+                let held = self.view.cell(&partition, path).map_err(SyncError::View)?;
+                if held.signed_count() > self.limits.max_items as i64 {
+                    return Err(protocol(format!(
+                        "listing asked for {path}, which holds {} items",
+                        held.signed_count()
+                    )));
+                }
                 let mine = self.view.items(&partition, path).map_err(SyncError::View)?;
                 self.decide(partition, &mine, &items);
             }

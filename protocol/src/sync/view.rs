@@ -18,6 +18,9 @@ pub trait DigestView {
     /// The root cell of one partition (empty if it holds nothing).
     fn root(&self, p: &PartitionId) -> Result<Cell, Self::Error>;
 
+    /// The cell of any node.
+    fn cell(&self, p: &PartitionId, path: NodePath) -> Result<Cell, Self::Error>;
+
     /// The cells of a node's 16 children.
     fn children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT], Self::Error>;
 
@@ -160,6 +163,10 @@ impl DigestView for MemIndex {
 
     fn root(&self, p: &PartitionId) -> Result<Cell, Infallible> {
         Ok(self.cell(p, NodePath::ROOT))
+    }
+
+    fn cell(&self, p: &PartitionId, path: NodePath) -> Result<Cell, Infallible> {
+        Ok(MemIndex::cell(self, p, path))
     }
 
     fn children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT], Infallible> {

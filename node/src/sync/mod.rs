@@ -1,0 +1,66 @@
+//! The node's side of reconciliation: its store read as a [`DigestView`], and the
+//! carrying out of an [`Outcome`] between two stores.
+//!
+//! The network shell (QUIC links, scheduling) drives the same pieces; here they are
+//! usable directly, e.g. between two stores in one process.
+
+mod view;
+
+use credithub_protocol::codec::EncodedRecord;
+use credithub_protocol::sync::Outcome;
+use credithub_protocol::RecordKey;
+
+use crate::store::{RemoteOutcome, Result, Store};
+
+/// Copies the record versions an outcome calls for from `from` into `to`: what
+/// `from`'s side decided to send (`send`) or `to`'s side decided to fetch.
+/// Returns each record's outcome at the receiver.
+pub fn transfer(
+    from: &Store,
+    to: &Store,
+    keys: impl IntoIterator<Item = RecordKey>,
+) -> Result<Vec<RemoteOutcome>> {
+    let mut batch: Vec<EncodedRecord> = Vec::new();
+    let mut outcomes = Vec::new();
+    for key in keys {
+        if let Some(record) = from.get_encoded(&key)? {
+            batch.push(record);
+        }
+        if batch.len() == 1024 {
+            outcomes.extend(to.apply_remote(std::mem::take(&mut batch))?);
+        }
+    }
+    outcomes.extend(to.apply_remote(batch)?);
+    Ok(outcomes)
+}
+
+/// The record keys of an outcome's `send` (or `fetch`) set.
+pub fn keys_of(
+    set: &std::collections::BTreeSet<(
+        credithub_protocol::PartitionId,
+        credithub_protocol::record::RecordId,
+    )>,
+) -> Vec<RecordKey> {
+    set.iter()
+        .map(|(p, id)| RecordKey {
+            origin: p.origin,
+            kind: p.kind,
+            id: *id,
+        })
+        .collect()
+}
+
+/// Applies both sides' outcomes of one reconciliation between two local stores.
+pub fn settle(a: &Store, b: &Store, at_a: &Outcome, at_b: &Outcome) -> Result<()> {
+    let a_to_b: Vec<RecordKey> = keys_of(&at_a.send)
+        .into_iter()
+        .chain(keys_of(&at_b.fetch))
+        .collect();
+    let b_to_a: Vec<RecordKey> = keys_of(&at_b.send)
+        .into_iter()
+        .chain(keys_of(&at_a.fetch))
+        .collect();
+    transfer(a, b, a_to_b)?;
+    transfer(b, a, b_to_a)?;
+    Ok(())
+}
