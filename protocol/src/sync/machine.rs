@@ -91,6 +91,13 @@ pub struct Reconciler<'v, V: DigestView, S: Fn(&PartitionId) -> bool> {
     in_scope: S,
     limits: Limits,
     salt: u64,
+    /// Partitions the current message carries a peer estimate for.
+    peer_estimates: BTreeSet<PartitionId>,
+    /// Partitions whose roots were found to differ while answering the current message.
+    differing_roots: BTreeSet<PartitionId>,
+    /// Whether the current message carries roots (its estimates are then eager ones,
+    /// to be used only for partitions whose roots differ).
+    eager: bool,
     state: State,
     rounds: u32,
     outcome: Outcome,
@@ -110,6 +117,9 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
             in_scope,
             limits,
             salt: 0,
+            peer_estimates: BTreeSet::new(),
+            differing_roots: BTreeSet::new(),
+            eager: false,
             state: State::Ready,
             rounds: 0,
             outcome: Outcome::default(),
@@ -180,7 +190,21 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 if RootSummary::of(&self.scope_total()?) == summary {
                     Vec::new()
                 } else {
-                    vec![Part::Roots(self.roots()?)]
+                    // Roots, and at once the estimates of large partitions, which
+                    // saves a round trip whenever one of them differs.
+                    let roots = self.roots()?;
+                    let large: Vec<PartitionId> = roots
+                        .iter()
+                        .filter(|r| r.cell.count >= self.limits.sketch_from)
+                        .map(|r| r.partition)
+                        .collect();
+                    let mut parts = vec![Part::Roots(roots)];
+                    if large.len() <= EAGER_ESTIMATES {
+                        for p in large {
+                            parts.push(self.estimate_part(p, 2)?);
+                        }
+                    }
+                    parts
                 }
             }
             Message::Round(parts) => {
@@ -191,6 +215,16 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 if parts.len() > self.limits.max_parts {
                     return Err(protocol(format!("{} parts in one round", parts.len())));
                 }
+                // Partitions the peer sent an estimate for are settled through it.
+                self.differing_roots.clear();
+                self.eager = parts.iter().any(|part| matches!(part, Part::Roots(_)));
+                self.peer_estimates = parts
+                    .iter()
+                    .filter_map(|part| match part {
+                        Part::Estimate { partition, .. } => Some(*partition),
+                        _ => None,
+                    })
+                    .collect();
                 let mut reply = Vec::new();
                 for part in parts {
                     self.handle(part, &mut reply)?;
@@ -359,7 +393,11 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         } else if path == NodePath::ROOT
             && mine.signed_count().max(theirs.signed_count()) >= self.limits.sketch_from
         {
-            reply.push(self.estimate_part(p, 2)?);
+            if self.peer_estimates.contains(&p) {
+                self.differing_roots.insert(p);
+            } else {
+                reply.push(self.estimate_part(p, 2)?);
+            }
         } else if (mine.signed_count() <= self.limits.list_threshold
             && theirs.signed_count() <= self.limits.list_threshold)
             || path.level() + 1 >= MAX_LEVEL
@@ -422,6 +460,13 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         for &s in subtrees {
             let node = NodePath::new(level, u64::from(s))
                 .ok_or_else(|| protocol("subtree outside the trie"))?;
+            if level == BUCKET_LEVEL {
+                let cell = self.view.cell(p, node).map_err(SyncError::View)?;
+                if !cell.is_empty() {
+                    out.push((node, cell));
+                }
+                continue;
+            }
             // The subtree's own cell is not needed: expanding reads its children.
             let marker = Cell {
                 count: 1,
@@ -455,11 +500,15 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         theirs: &[[u8; 4]],
         reply: &mut Vec<Part>,
     ) -> Result<(), V> {
-        if !(2..=3).contains(&level) || theirs.len() != 1 << (4 * level) {
+        if !(2..=BUCKET_LEVEL).contains(&level) || theirs.len() != 1 << (4 * level) {
             return Err(protocol(format!(
                 "estimate of {} cells at level {level}",
                 theirs.len()
             )));
+        }
+        // An eager estimate (sent with the roots) of a partition whose roots agree.
+        if self.eager && self.peer_estimates.contains(&p) && !self.differing_roots.contains(&p) {
+            return Ok(());
         }
         let root = self.view.root(&p).map_err(SyncError::View)?;
         let mine = self.expand(&p, NodePath::ROOT, root, level)?;
@@ -471,7 +520,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
             .collect();
         let slots = theirs.len() as f64;
         let n = differing.len() as f64;
-        if differing.is_empty() || (n > 0.94 * slots && level == 3) {
+        if differing.is_empty() || (n > 0.94 * slots && level == BUCKET_LEVEL) {
             let cells = self
                 .view
                 .children(&p, NodePath::ROOT)
@@ -484,7 +533,8 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
             return Ok(());
         }
         if n > 0.94 * slots {
-            reply.push(self.estimate_part(p, 3)?);
+            // Nearly every subtree differs: look again one level finer.
+            reply.push(self.estimate_part(p, level + 1)?);
             return Ok(());
         }
         // Differences land in the subtrees at random: invert the expected number of
@@ -510,7 +560,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         symbols: &[super::sketch::Symbol],
         reply: &mut Vec<Part>,
     ) -> Result<(), V> {
-        if !(2..=3).contains(&level)
+        if !(2..=BUCKET_LEVEL).contains(&level)
             || symbols.len() > self.limits.max_parts
             || subtrees.len() > 1 << (4 * level)
         {
@@ -565,12 +615,24 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                     });
                 }
                 None => {
-                    let cells = self.view.children(&p, node).map_err(SyncError::View)?;
-                    reply.push(Part::Children {
-                        partition: p,
-                        path: node,
-                        cells: cells.iter().map(WireCell::of).collect(),
-                    });
+                    // Several records differ in this bucket: list a small one (the
+                    // peer then decides at once), descend into a large one.
+                    let held = self.view.cell(&p, node).map_err(SyncError::View)?;
+                    if held.signed_count() <= LIST_BUCKET {
+                        let items = self.view.items(&p, node).map_err(SyncError::View)?;
+                        reply.push(Part::Items {
+                            partition: p,
+                            path: node,
+                            items: items.iter().map(WireItem::of).collect(),
+                        });
+                    } else {
+                        let cells = self.view.children(&p, node).map_err(SyncError::View)?;
+                        reply.push(Part::Children {
+                            partition: p,
+                            path: node,
+                            cells: cells.iter().map(WireCell::of).collect(),
+                        });
+                    }
                 }
             }
         }
@@ -640,6 +702,14 @@ fn wire_cell<E: std::error::Error>(cell: &WireCell) -> std::result::Result<Cell,
 fn same_sums(a: &Cell, b: &Cell) -> bool {
     a.count == b.count && a.s1 == b.s1 && a.s2 == b.s2 && a.s4 == b.s4
 }
+
+/// Estimates sent with the roots when at most this many large partitions are in scope
+/// (each costs 1 KiB).
+const EAGER_ESTIMATES: usize = 32;
+
+/// A recovered bucket with several differing records is listed whole when it holds
+/// at most this many items.
+const LIST_BUCKET: i64 = 48;
 
 /// The trie level whose cells a sketch codes.
 const BUCKET_LEVEL: u8 = 4;

@@ -120,12 +120,12 @@ pub enum Part {
         items: Vec<WireItem>,
     },
     /// For a large partition whose roots differ: salted 32-bit fingerprints of the
-    /// sender's cells at level 2 (256) or 3 (4096), from which the peer estimates
+    /// sender's cells at level 2 (256), 3 (4 096) or 4 (65 536), from which the peer estimates
     /// the number of differences and sizes a sketch.
     Estimate {
         /// The partition.
         partition: PartitionId,
-        /// 2 or 3.
+        /// 2, 3 or 4.
         level: u8,
         /// The fingerprints, in prefix order.
         fingerprints: Vec<[u8; 4]>,
@@ -135,7 +135,7 @@ pub enum Part {
     Sketch {
         /// The partition.
         partition: PartitionId,
-        /// The level of the listed subtrees (2 or 3).
+        /// The level of the listed subtrees (2, 3 or 4).
         level: u8,
         /// The prefixes sketched.
         subtrees: Vec<u16>,
