@@ -87,3 +87,26 @@ fn stores_converge_after_one_reconciliation() {
         a.write_local(more, 4_000).expect("update");
     }
 }
+
+#[test]
+fn a_bulk_first_sync_moves_whole_partitions() {
+    let suzhou = DivisionCode::parse("320500").expect("code");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = Store::open(&dir.path().join("full"), Some(suzhou)).expect("full");
+    let empty = Store::open(&dir.path().join("empty"), Some(suzhou)).expect("empty");
+    let mut generator =
+        Generator::new(8, GeneratorConfig::for_count(suzhou, 5_000)).expect("generator");
+    full.write_local(
+        generator.bodies(5_000, &RecordMix::default()).collect(),
+        1_000,
+    )
+    .expect("write");
+    // Few messages, no listings: every partition moves as one range.
+    let messages = reconcile(&empty, &full, Limits::default());
+    assert!(messages <= 4, "{messages} messages");
+    assert_eq!(
+        empty.store_root().expect("root"),
+        full.store_root().expect("root")
+    );
+    assert!(empty.verify(|_| {}).expect("verify").is_clean());
+}

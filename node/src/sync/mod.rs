@@ -7,6 +7,7 @@
 mod view;
 
 use credithub_protocol::codec::EncodedRecord;
+use credithub_protocol::digest::{NodePath, PartitionId};
 use credithub_protocol::sync::Outcome;
 use credithub_protocol::RecordKey;
 
@@ -50,6 +51,38 @@ pub fn keys_of(
         .collect()
 }
 
+/// Copies every record below a subtree from `from` into `to`, in key order and in
+/// bounded batches (a subtree may hold millions of records).
+pub fn transfer_range(from: &Store, to: &Store, p: &PartitionId, path: NodePath) -> Result<u64> {
+    let mut batch: Vec<RecordKey> = Vec::with_capacity(RANGE_BATCH);
+    let mut moved = 0u64;
+    let mut failure = None;
+    from.for_each_item(p, path, |item| {
+        batch.push(RecordKey {
+            origin: p.origin,
+            kind: p.kind,
+            id: item.id,
+        });
+        if batch.len() == RANGE_BATCH {
+            moved += batch.len() as u64;
+            if let Err(e) = transfer(from, to, std::mem::take(&mut batch)) {
+                failure = Some(e);
+                return false;
+            }
+        }
+        true
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    moved += batch.len() as u64;
+    transfer(from, to, batch)?;
+    Ok(moved)
+}
+
+/// Records per batch when a whole subtree moves.
+const RANGE_BATCH: usize = 2_048;
+
 /// Applies both sides' outcomes of one reconciliation between two local stores.
 pub fn settle(a: &Store, b: &Store, at_a: &Outcome, at_b: &Outcome) -> Result<()> {
     let a_to_b: Vec<RecordKey> = keys_of(&at_a.send)
@@ -62,5 +95,11 @@ pub fn settle(a: &Store, b: &Store, at_a: &Outcome, at_b: &Outcome) -> Result<()
         .collect();
     transfer(a, b, a_to_b)?;
     transfer(b, a, b_to_a)?;
+    for (p, path) in at_a.send_ranges.iter().chain(&at_b.fetch_ranges) {
+        transfer_range(a, b, p, *path)?;
+    }
+    for (p, path) in at_b.send_ranges.iter().chain(&at_a.fetch_ranges) {
+        transfer_range(b, a, p, *path)?;
+    }
     Ok(())
 }

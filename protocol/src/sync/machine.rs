@@ -34,6 +34,12 @@ pub struct Outcome {
     pub fetch: BTreeSet<(PartitionId, RecordId)>,
     /// Records held at the same version with different digests on the two sides.
     pub conflicts: BTreeSet<(PartitionId, RecordId)>,
+    /// Subtrees this side holds and the peer holds nothing of: send everything below
+    /// them (in key order, so that an interrupted transfer resumes where it stopped:
+    /// the next reconciliation finds the finished part equal).
+    pub send_ranges: BTreeSet<(PartitionId, NodePath)>,
+    /// Subtrees the peer holds and this side holds nothing of: fetch everything below.
+    pub fetch_ranges: BTreeSet<(PartitionId, NodePath)>,
 }
 
 /// Why a reconciliation stopped.
@@ -378,6 +384,22 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         if same_sums(mine, theirs) {
             return Ok(());
         }
+        // One side holds nothing here: the whole subtree moves, without listing it.
+        match (mine.signed_count(), theirs.signed_count()) {
+            (0, _) if theirs.s1 != 0 || theirs.count != 0 => {
+                self.outcome.fetch_ranges.insert((p, path));
+                return Ok(());
+            }
+            (_, 0) if mine.s1 != 0 || mine.count != 0 => {
+                self.outcome.send_ranges.insert((p, path));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let (m, t) = (mine.signed_count(), theirs.signed_count());
+        // Counts far apart (a bulk load, or an interrupted one) say many records
+        // differ: descend, where whole missing subtrees become ranges.
+        let lopsided = (m - t).abs() * 4 >= m.max(t);
         let mut delta = *mine;
         delta.sub(theirs);
         if let Some(decoded) = delta.decode() {
@@ -391,6 +413,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 items: items.iter().map(WireItem::of).collect(),
             });
         } else if path == NodePath::ROOT
+            && !lopsided
             && mine.signed_count().max(theirs.signed_count()) >= self.limits.sketch_from
         {
             if self.peer_estimates.contains(&p) {

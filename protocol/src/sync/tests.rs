@@ -66,6 +66,16 @@ fn run_with(
 /// Carries out an outcome: the versions each side must send or fetch cross over.
 fn transfer(a: &mut MemIndex, b: &mut MemIndex, run: &Run) {
     let (a0, b0) = (a.clone(), b.clone());
+    for (p, path) in run.a.send_ranges.iter().chain(&run.b.fetch_ranges) {
+        for item in a0.items(p, *path).unwrap_or_default() {
+            b.put(*p, item);
+        }
+    }
+    for (p, path) in run.b.send_ranges.iter().chain(&run.a.fetch_ranges) {
+        for item in b0.items(p, *path).unwrap_or_default() {
+            a.put(*p, item);
+        }
+    }
     for (p, id) in run.a.send.iter().chain(&run.b.fetch) {
         if let Some(item) = a0.get(p, id) {
             b.put(*p, item);
@@ -152,12 +162,10 @@ fn out_of_scope_partitions_are_neither_compared_nor_accepted() {
     b.put(partition(5), item(2, 1));
     let only_first = |p: &PartitionId| *p == partition(0);
     let r = run(&a, &b, only_first);
-    assert_eq!(
-        r.a.send.len() + r.b.fetch.len(),
-        1,
-        "the side that sees both views decides about the in-scope record"
-    );
-    assert!(r.a.fetch.is_empty() && r.b.send.is_empty());
+    // b holds nothing of the in-scope partition: the whole of it moves, and nothing else.
+    let ranges: Vec<_> = r.a.send_ranges.iter().chain(&r.b.fetch_ranges).collect();
+    assert_eq!(ranges, vec![&(partition(0), crate::digest::NodePath::ROOT)]);
+    assert!(r.a.fetch.is_empty() && r.b.send.is_empty() && r.a.fetch_ranges.is_empty());
 
     // A peer naming a partition outside the scope is refused.
     let mut right = Reconciler::new(&b, only_first, Limits::default());
@@ -174,6 +182,41 @@ fn out_of_scope_partitions_are_neither_compared_nor_accepted() {
         })
         .unwrap();
     assert!(matches!(right.receive(bad), Err(SyncError::Protocol(_))));
+}
+
+#[test]
+fn an_interrupted_bulk_load_resumes_with_ranges() {
+    let mut a = MemIndex::new();
+    for s in 0..50_000 {
+        a.put(partition(0), item(s, 1));
+    }
+    // b received the first 60 % of a's partition in key order, then the link broke.
+    let mut b = MemIndex::new();
+    let all: Vec<_> = a.all().collect();
+    for (p, it) in &all[..30_000] {
+        b.put(*p, *it);
+    }
+    let r = run(&a, &b, all_scope);
+    let ranged: usize =
+        r.a.send_ranges
+            .iter()
+            .chain(&r.b.fetch_ranges)
+            .map(|(p, path)| a.items(p, *path).unwrap_or_default().len())
+            .sum();
+    let single = r.a.send.len() + r.b.fetch.len();
+    assert_eq!(ranged + single, 20_000);
+    assert!(
+        single < 2_000,
+        "most of the rest moves as whole subtrees ({single} listed one by one)"
+    );
+    assert!(
+        r.bytes_ab + r.bytes_ba < 64 * 1024,
+        "{} bytes",
+        r.bytes_ab + r.bytes_ba
+    );
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    transfer(&mut a2, &mut b2, &r);
+    assert_eq!(a2.all().collect::<Vec<_>>(), b2.all().collect::<Vec<_>>());
 }
 
 #[test]

@@ -82,7 +82,13 @@ fn ours(a: &MemIndex, b: &MemIndex) -> anyhow::Result<Figures> {
         }
     }
     let (l, r) = (left.outcome(), right.outcome());
-    let found = l.send.len() + l.fetch.len() + r.send.len() + r.fetch.len();
+    let mut found = l.send.len() + l.fetch.len() + r.send.len() + r.fetch.len();
+    for (p, path) in l.send_ranges.iter().chain(&r.fetch_ranges) {
+        found += credithub_protocol::sync::DigestView::items(a, p, *path)?.len();
+    }
+    for (p, path) in r.send_ranges.iter().chain(&l.fetch_ranges) {
+        found += credithub_protocol::sync::DigestView::items(b, p, *path)?.len();
+    }
     Ok(Figures {
         bytes_ab,
         bytes_ba,
