@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod cert;
 mod offline;
 mod output;
 mod validate;
@@ -53,6 +54,8 @@ enum Command {
     Query(offline::QueryArgs),
     /// Record counts and digest roots of a stopped node's store.
     Stats(offline::DataDir),
+    /// Create and list the certificates of a certs directory (CA, node, admins and clients).
+    Cert(cert::CertArgs),
 }
 
 /// Exit code for "partly done".
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Verify(dir) => offline::verify(dir, cli.format).map(|ok| if ok { 0 } else { 1 }),
         Command::Query(args) => offline::query(args, cli.format).map(|_| 0),
         Command::Stats(dir) => offline::stats(dir, cli.format).map(|_| 0),
+        Command::Cert(args) => cert::run(args, cli.format).map(|_| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

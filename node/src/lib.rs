@@ -3,6 +3,7 @@
 //! The credithub node: its RocksDB [`store`] with the always-current digest index,
 //! and the [`import`] of national 双公示 files.
 
+pub mod certs;
 pub mod clock;
 pub mod import;
 pub mod ingest;
