@@ -11,53 +11,21 @@
 
 use super::FileKind;
 
-/// A field of the national 双公示 format, whatever the column is called in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Field {
-    PartyName,
-    PartyKind,
-    Uscc,
-    RegNo,
-    OrgCode,
-    TaxNo,
-    InstitutionNo,
-    SocialOrgNo,
-    RepName,
-    RepIdType,
-    RepIdNo,
-    PartyIdType,
-    PartyIdNo,
-    DecisionNo,
-    DecisionDate,
-    Authority,
-    AuthorityUscc,
-    SourceUnit,
-    SourceUnitUscc,
-    Remarks,
-    ViolationType,
-    Facts,
-    LegalBasis,
-    PenaltyCategory,
-    PenaltyContent,
-    Fine,
-    Confiscated,
-    LicenceAffected,
-    PenaltyValidUntil,
-    PublicationEnd,
-    DocumentName,
-    LicenceCategory,
-    CertificateName,
-    LicenceNo,
-    LicenceContent,
-    ValidFrom,
-    ValidTo,
-    LicenceState,
+/// Declares the fields of the format once: the enum and the list of all of them.
+macro_rules! fields {
+    ($($name:ident),* $(,)?) => {
+        /// A field of the national 双公示 format, whatever the column is called in a file.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub(crate) enum Field {
+            $($name),*
+        }
+
+        /// Every field, for table lookups.
+        const ALL: &[Field] = &[$(Field::$name),*];
+    };
 }
 
-use Field::*;
-
-/// Every field, for table lookups.
-const ALL: [Field; 38] = [
+fields!(
     PartyName,
     PartyKind,
     Uscc,
@@ -96,7 +64,9 @@ const ALL: [Field; 38] = [
     ValidFrom,
     ValidTo,
     LicenceState,
-];
+);
+
+use Field::*;
 
 /// Chinese column names, with the file kind they belong to (`None`: both kinds).
 const NAMES: &[(&str, Field, Option<FileKind>)] = &[
@@ -375,7 +345,7 @@ mod tests {
 
     #[test]
     fn every_field_has_a_code_in_some_kind() {
-        for f in ALL {
+        for &f in ALL {
             assert!(
                 f.code(FileKind::Penalty)
                     .or(f.code(FileKind::Licence))

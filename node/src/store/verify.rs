@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use credithub_protocol::codec;
-use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId, PARTITION_LEN};
+use credithub_protocol::digest::{Cell, Digest, DigestItem, NodePath, PartitionId};
 use credithub_protocol::record::{RecordKey, KEY_LEN};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 use serde::Serialize;
@@ -193,7 +193,10 @@ impl Store {
             let item = DigestItem {
                 id: key.id,
                 version: record.version,
-                digest: codec::digest_of(&key, record.version, &v[codec::HEADER_LEN..]),
+                // `decode` has checked the stated digest against the content.
+                digest: codec::read_header(&v)
+                    .map(|h| h.digest)
+                    .unwrap_or(Digest([0; 32])),
             };
             store_cell.insert(&item);
             if let Some(c) = current.as_mut() {
@@ -319,7 +322,6 @@ impl Store {
                 report.push(VerifyProblem::DanglingSubjectEntry { key });
             }
         }
-        let _ = PARTITION_LEN;
         Ok(())
     }
 }
