@@ -5,7 +5,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/credithub/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
 
-.PHONY: all deps build test demo bench lint fmt clean
+.PHONY: all deps build test demo demo-single bench lint fmt clean
 
 all: build
 
@@ -17,11 +17,16 @@ build: deps
 
 ## Build and pass every test of every crate.
 test: deps
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-## Build and run the main job on this machine.
+## Build and run the main job on this machine: a seven-node federation on loopback.
 demo: build
+	$(CARGO_TARGET_DIR)/debug/scenarios three-tier --dir demo-federation
+
+## The single-node demo: import, stats, query and verify on one store.
+demo-single: build
 	./scenarios/demo.sh
 
 ## Benchmarks (release build; prints figures beside their references).

@@ -9,7 +9,7 @@ use credithub_node::ingest::{self, ImportSummary};
 use credithub_node::Store;
 use credithub_protocol::ids::{SubjectId, SubjectKind};
 use credithub_protocol::record::{Details, Record};
-use credithub_protocol::DivisionCode;
+use credithub_protocol::{DivisionCode, Scope};
 use serde::Serialize;
 
 use crate::output::{print_json, progress_bar, short_hash, table, Format};
@@ -283,7 +283,10 @@ pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
         .partitions()?
         .into_iter()
         .map(|(p, cell)| PartitionView {
-            origin: format!("{} {}", p.origin, p.origin.name().unwrap_or("")),
+            origin: match p.scope {
+                Scope::Origin(c) => format!("{c} {}", c.name().unwrap_or("")),
+                Scope::Subjects(c) => format!("about {c} {}", c.name().unwrap_or("")),
+            },
             kind: p.kind.name(),
             records: cell.signed_count(),
             root: short_hash(&cell.fingerprint()),
@@ -295,7 +298,7 @@ pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
             store.jurisdiction(),
             store.jurisdiction().name().unwrap_or("")
         ),
-        records: root.signed_count(),
+        records: (live + tombstones) as i64,
         live,
         tombstones,
         store_root: short_hash(&root.fingerprint()),

@@ -8,12 +8,15 @@
 //! - [`codec`]: the canonical encoding and content digest of a record version;
 //! - [`digest`]: the partitioned, order-independent digest (Merkle) index's cells and
 //!   trie paths, shared by the store and the reconciliation;
-//! - [`date`]: calendar dates as source files write them.
+//! - [`date`]: calendar dates as source files write them;
+//! - [`sync`]: the sans-IO reconciliation of two digest indexes;
+//! - [`link`]: the frames of a parent–child sync session and what may cross it.
 
 pub mod codec;
 pub mod date;
 pub mod digest;
 pub mod ids;
+pub mod link;
 pub mod record;
 pub mod sync;
 #[doc(hidden)]
@@ -21,6 +24,6 @@ pub mod testing;
 
 pub use codec::{EncodedRecord, RecordHeader};
 pub use date::Date;
-pub use digest::{Cell, Digest, DigestItem, NodePath, PartitionId};
+pub use digest::{Cell, Digest, DigestItem, NodePath, PartitionId, Scope};
 pub use ids::{DivisionCode, IdError, Subject, SubjectId, SubjectKind, Uscc};
 pub use record::{Record, RecordBody, RecordKey, RecordKind, Version};

@@ -109,8 +109,12 @@ impl<'de> Deserialize<'de> for RecordKind {
     }
 }
 
-/// A record's id: the first 16 bytes of a hash of its origin, kind and natural key.
-/// Ids are uniformly distributed, which the digest index relies on.
+/// A record's id: 14 bytes of a hash of its origin, kind and natural key, then the
+/// subject's prefecture as two bytes (`3205` for a subject registered in Suzhou; 0 when
+/// the identifier names none). The hash bytes come first, so ids are uniformly
+/// distributed in every prefix, which the digest index relies on; the prefecture
+/// lets any holder of a key, a tombstone included, tell which jurisdiction the record
+/// is about.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RecordId(pub [u8; 16]);
 
@@ -164,7 +168,14 @@ impl RecordKey {
             h.update(part);
         });
         let mut id = [0u8; 16];
-        id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        id[..14].copy_from_slice(&h.finalize().as_bytes()[..14]);
+        let region = body
+            .subject
+            .id
+            .division()
+            .map(|d| d.prefecture().as_u32() / 100)
+            .unwrap_or(0);
+        id[14..].copy_from_slice(&(region as u16).to_be_bytes());
         RecordKey {
             origin,
             kind,
@@ -205,12 +216,27 @@ impl RecordKey {
         })
     }
 
-    /// The partition this record's digest lives in.
+    /// The origin partition this record's digest lives in.
     pub fn partition(&self) -> crate::digest::PartitionId {
-        crate::digest::PartitionId {
-            origin: self.origin,
-            kind: self.kind,
+        crate::digest::PartitionId::origin(self.origin, self.kind)
+    }
+
+    /// The prefecture (or, for a subject registered directly at a province, the
+    /// province) where the record's subject is registered, read from the id.
+    pub fn subject_region(&self) -> Option<DivisionCode> {
+        let region = u16::from_be_bytes([self.id.0[14], self.id.0[15]]);
+        if region == 0 {
+            return None;
         }
+        DivisionCode::from_u32(u32::from(region) * 100).ok()
+    }
+
+    /// The subjects partition the record also lives in: that of its subject's
+    /// prefecture, when the record was issued outside that prefecture.
+    pub fn subjects_partition(&self) -> Option<crate::digest::PartitionId> {
+        let region = self.subject_region()?;
+        (region != self.origin.prefecture())
+            .then(|| crate::digest::PartitionId::subjects(region, self.kind))
     }
 }
 

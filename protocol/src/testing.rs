@@ -60,3 +60,10 @@ pub fn sample_body(n: u32, uscc: &str) -> RecordBody {
         extra: BTreeMap::new(),
     }
 }
+
+/// A penalty body about an organisation registered in `division` (six digits).
+pub fn body_about(n: u32, division: &str) -> RecordBody {
+    let uscc = Uscc::with_checks(&format!("91{division}MA1MEXXM"))
+        .unwrap_or_else(|e| panic!("sample USCC in {division}: {e}"));
+    sample_body(n, uscc.as_str())
+}

@@ -9,4 +9,5 @@
 //!   same run.
 
 pub mod bench;
+pub mod federation;
 pub mod generate;

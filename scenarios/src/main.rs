@@ -1,7 +1,7 @@
 //! `scenarios`: synthetic data and scenario tooling for credithub.
 
 use clap::{Parser, Subcommand};
-use credithub_scenarios::{bench, generate};
+use credithub_scenarios::{bench, federation, generate};
 
 /// Synthetic data and scenario tooling for credithub.
 #[derive(Debug, Parser)]
@@ -15,6 +15,9 @@ struct Cli {
 enum Command {
     /// Write a national-format CSV file (penalties or licences) of synthetic records.
     Generate(generate::GenerateArgs),
+    /// Run a federation of seven nodes on loopback, with data, updates and deletions,
+    /// and check that every node converges to exactly what it should hold.
+    ThreeTier(federation::ThreeTierArgs),
     /// Run a benchmark (use a release build: `make bench`).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -28,6 +31,14 @@ fn main() -> anyhow::Result<()> {
             println!("{summary}");
         }
         Command::Bench(cmd) => bench::run(&cmd)?,
+        Command::ThreeTier(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            if !runtime.block_on(federation::run(&args))? {
+                anyhow::bail!("the federation did not converge to what every node should hold");
+            }
+        }
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //! N / 65 536 of them.
 
 use credithub_protocol::codec;
-use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId, FANOUT};
+use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId, Scope, FANOUT};
+use credithub_protocol::record::{RecordId, RecordKey};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use super::keys;
@@ -188,8 +189,33 @@ impl Store {
         path: NodePath,
         mut f: impl FnMut(&DigestItem) -> bool,
     ) -> Result<()> {
+        self.scan_members(p, path, &mut |_, item| f(item))
+    }
+
+    /// Calls `f` with the key and digest item of every record below a subtree of any
+    /// partition, in id order, until it returns `false`.
+    pub fn for_each_member(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        mut f: impl FnMut(RecordKey, &DigestItem) -> bool,
+    ) -> Result<()> {
+        self.scan_members(p, path, &mut f)
+    }
+
+    fn scan_members(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        f: &mut dyn FnMut(RecordKey, &DigestItem) -> bool,
+    ) -> Result<()> {
         let (start, end) = keys::record_range(p, path);
-        let cf = self.cf(keys::CF_RECORDS);
+        let regional = matches!(p.scope, Scope::Subjects(_));
+        let cf = self.cf(if regional {
+            keys::CF_REGIONAL
+        } else {
+            keys::CF_RECORDS
+        });
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(end);
         for entry in self
@@ -197,19 +223,97 @@ impl Store {
             .iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward))
         {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
-            let key = credithub_protocol::RecordKey::from_bytes(&k)
-                .map_err(|e| self.corrupt("record key", e.to_string()))?;
-            let header = codec::read_header(&v)
-                .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
-            let item = DigestItem {
-                id: key.id,
-                version: header.version,
-                digest: header.digest,
+            let (key, item) = if regional {
+                keys::parse_regional(&k, &v)
+                    .ok_or_else(|| self.corrupt("regional entry", hex::encode(&k)))?
+            } else {
+                let key = RecordKey::from_bytes(&k)
+                    .map_err(|e| self.corrupt("record key", e.to_string()))?;
+                let header = codec::read_header(&v)
+                    .map_err(|e| self.corrupt("record", format!("{key}: {e}")))?;
+                let item = DigestItem {
+                    id: key.id,
+                    version: header.version,
+                    digest: header.digest,
+                };
+                (key, item)
             };
-            if !f(&item) {
+            if !f(key, &item) {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The key of the record a partition's member id names, if this store holds it.
+    pub fn member_key(&self, p: &PartitionId, id: &RecordId) -> Result<Option<RecordKey>> {
+        match p.scope {
+            Scope::Origin(origin) => Ok(Some(RecordKey {
+                origin,
+                kind: p.kind,
+                id: *id,
+            })),
+            Scope::Subjects(_) => {
+                let cf = self.cf(keys::CF_REGIONAL);
+                let k = keys::regional_key(p, id);
+                match self.db.get_pinned_cf(cf, k).map_err(|e| self.db_err(e))? {
+                    None => Ok(None),
+                    Some(v) => Ok(Some(
+                        keys::parse_regional(&k, &v)
+                            .ok_or_else(|| self.corrupt("regional entry", hex::encode(k)))?
+                            .0,
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Up to `limit` record keys of a subtree of any partition, in id order, starting
+    /// after `after` (for paging through a subtree without holding it in memory).
+    pub fn member_page(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        after: Option<&RecordId>,
+        limit: usize,
+    ) -> Result<Vec<RecordKey>> {
+        let (mut start, end) = keys::record_range(p, path);
+        if let Some(after) = after {
+            let mut from = p.to_bytes().to_vec();
+            from.extend_from_slice(&after.0);
+            from.push(0);
+            if from > start {
+                start = from;
+            }
+        }
+        let cf = match p.scope {
+            Scope::Origin(_) => self.cf(keys::CF_RECORDS),
+            Scope::Subjects(_) => self.cf(keys::CF_REGIONAL),
+        };
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        let mut out = Vec::with_capacity(limit.min(4096));
+        for entry in self
+            .db
+            .iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward))
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let key = match p.scope {
+                Scope::Origin(_) => RecordKey::from_bytes(&k)
+                    .map_err(|e| self.corrupt("record key", e.to_string()))?,
+                Scope::Subjects(_) => {
+                    keys::parse_regional(&k, &v)
+                        .ok_or_else(|| self.corrupt("regional entry", hex::encode(&k)))?
+                        .0
+                }
+            };
+            out.push(key);
+        }
+        Ok(out)
     }
 }

@@ -5,10 +5,17 @@
 //! | `records` | origin (u32 BE) ‖ kind (u16 BE) ‖ id (16)      | encoded record version   |
 //! | `subjects`| subject index key ‖ record key                 | empty                    |
 //! | `digest`  | `R` ‖ partition → root cell; `N` ‖ partition ‖ level ‖ prefix (u64 BE) → node cell; `*` → store-wide cell | cell (merge operator) |
+//! | `regional`| subjects partition ‖ id (16)                   | origin (u32 BE) ‖ version (u64 BE) ‖ digest (32) |
 //! | `meta`    | name                                           | value                    |
+//!
+//! `regional` lists the members of the subjects partitions (records about subjects
+//! registered in another prefecture than their origin's, see
+//! [`Scope::Subjects`](credithub_protocol::Scope::Subjects)); its keys have the same
+//! layout as record keys, so the same range arithmetic serves both families.
 
-use credithub_protocol::digest::{NodePath, PartitionId, PARTITION_LEN};
-use credithub_protocol::record::KEY_LEN;
+use credithub_protocol::digest::{Digest, DigestItem, NodePath, PartitionId, PARTITION_LEN};
+use credithub_protocol::record::{RecordId, RecordKey, Version, KEY_LEN};
+use credithub_protocol::DivisionCode;
 
 /// Column family of record versions.
 pub const CF_RECORDS: &str = "records";
@@ -18,8 +25,55 @@ pub const CF_SUBJECTS: &str = "subjects";
 pub const CF_DIGEST: &str = "digest";
 /// Column family of store metadata.
 pub const CF_META: &str = "meta";
+/// Column family listing the members of subjects partitions.
+pub const CF_REGIONAL: &str = "regional";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 4] = [CF_RECORDS, CF_SUBJECTS, CF_DIGEST, CF_META];
+pub const ALL_CFS: [&str; 5] = [CF_RECORDS, CF_SUBJECTS, CF_DIGEST, CF_META, CF_REGIONAL];
+
+/// Length of a partition's storage form (the first bytes of a `regional` key).
+pub const PARTITION_BYTES: usize = PARTITION_LEN;
+
+/// Length of a `regional` value: origin, version, digest.
+pub const REGIONAL_VALUE_LEN: usize = 4 + 8 + 32;
+
+/// The `regional` key of a record in a subjects partition.
+pub fn regional_key(p: &PartitionId, id: &RecordId) -> [u8; KEY_LEN] {
+    let mut k = [0u8; KEY_LEN];
+    k[..PARTITION_LEN].copy_from_slice(&p.to_bytes());
+    k[PARTITION_LEN..].copy_from_slice(&id.0);
+    k
+}
+
+/// The `regional` value of a record version: its origin and its digest item.
+pub fn regional_value(origin: DivisionCode, item: &DigestItem) -> [u8; REGIONAL_VALUE_LEN] {
+    let mut v = [0u8; REGIONAL_VALUE_LEN];
+    v[..4].copy_from_slice(&origin.as_u32().to_be_bytes());
+    v[4..12].copy_from_slice(&item.version.0.to_be_bytes());
+    v[12..].copy_from_slice(&item.digest.0);
+    v
+}
+
+/// Reads a `regional` entry back into the record's key and digest item.
+pub fn parse_regional(k: &[u8], v: &[u8]) -> Option<(RecordKey, DigestItem)> {
+    if k.len() != KEY_LEN || v.len() != REGIONAL_VALUE_LEN {
+        return None;
+    }
+    let p = PartitionId::from_bytes(&k[..PARTITION_LEN])?;
+    let origin = DivisionCode::from_u32(u32::from_be_bytes(v[..4].try_into().ok()?)).ok()?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&k[PARTITION_LEN..]);
+    let key = RecordKey {
+        origin,
+        kind: p.kind,
+        id: RecordId(id),
+    };
+    let item = DigestItem {
+        id: RecordId(id),
+        version: Version(u64::from_be_bytes(v[4..12].try_into().ok()?)),
+        digest: Digest(v[12..].try_into().ok()?),
+    };
+    Some((key, item))
+}
 
 /// The digest key of the store-wide cell (the sum of every partition's root).
 pub const STORE_ROOT_KEY: &[u8] = b"*";
@@ -117,14 +171,11 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use credithub_protocol::{DivisionCode, RecordKind};
+    use credithub_protocol::RecordKind;
 
     #[test]
     fn node_keys_round_trip_and_sort_by_level_then_prefix() {
-        let p = PartitionId {
-            origin: DivisionCode::parse("320500").unwrap(),
-            kind: RecordKind::PENALTY,
-        };
+        let p = PartitionId::origin(DivisionCode::parse("320500").unwrap(), RecordKind::PENALTY);
         let a = NodePath::new(2, 0xff).unwrap();
         let b = NodePath::new(4, 0).unwrap();
         assert_eq!(parse_node_key(&node_key(&p, a)), Some((p, a)));

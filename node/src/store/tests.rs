@@ -1,7 +1,7 @@
 //! Tests of the store: writes, indexes, order independence and verify.
 
 use credithub_protocol::codec::EncodedRecord;
-use credithub_protocol::digest::{Cell, NodePath, FANOUT};
+use credithub_protocol::digest::{Cell, NodePath, PartitionId, FANOUT};
 use credithub_protocol::record::{Record, RecordKind, RecordStatus, Version};
 use credithub_protocol::testing::sample_body;
 use credithub_protocol::{DivisionCode, SubjectId};
@@ -28,7 +28,12 @@ fn insert_reimport_update_and_delete() {
     let store = open(&dir);
     let out = store.write_local(bodies(0..10), 1_000).unwrap();
     assert_eq!(ApplyStats::of(&out).inserted, 10);
-    assert_eq!(store.store_root().unwrap().signed_count(), 10);
+    // Issued in Suzhou about a Beijing company: each record lies in its origin
+    // partition and in Beijing's subjects partition, and the store root sums both.
+    assert_eq!(store.store_root().unwrap().signed_count(), 20);
+    let about = PartitionId::subjects(DivisionCode::parse("110000").unwrap(), RecordKind::PENALTY);
+    assert_eq!(store.partition_root(&about).unwrap().signed_count(), 10);
+    assert!(store.verify(|_| {}).unwrap().is_clean());
 
     // The same content again changes nothing, not even the roots.
     let root = store.store_root().unwrap();
@@ -53,7 +58,7 @@ fn insert_reimport_update_and_delete() {
         store.get(&key).unwrap().unwrap().body.unwrap().status,
         RecordStatus::UnderObjection
     );
-    assert_eq!(store.store_root().unwrap().signed_count(), 10);
+    assert_eq!(store.store_root().unwrap().signed_count(), 20);
 
     // A tombstone keeps the key (one item) but leaves the subject index.
     let subject = SubjectId::parse("91110000600037341L").unwrap();

@@ -62,6 +62,14 @@ pub enum VerifyProblem {
         /// The record key the entry names.
         key: String,
     },
+    /// A record's entry in the `regional` family (its subjects partition) is missing,
+    /// stale, or names no such record version.
+    RegionalEntry {
+        /// The record key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for VerifyProblem {
@@ -81,6 +89,9 @@ impl fmt::Display for VerifyProblem {
             }
             VerifyProblem::DanglingSubjectEntry { key } => {
                 write!(f, "subject index entry names {key}, which is not a live record about that subject")
+            }
+            VerifyProblem::RegionalEntry { key, reason } => {
+                write!(f, "regional entry of {key}: {reason}")
             }
         }
     }
@@ -156,6 +167,7 @@ impl Store {
         let mut current: Option<Expected> = None;
         let records = self.cf(keys::CF_RECORDS);
         let subjects = self.cf(keys::CF_SUBJECTS);
+        let regional = self.cf(keys::CF_REGIONAL);
         for entry in self.db.iterator_cf(records, IteratorMode::Start) {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
             report.records += 1;
@@ -202,6 +214,24 @@ impl Store {
             if let Some(c) = current.as_mut() {
                 c.insert(&item);
             }
+            if let Some(about) = key.subjects_partition() {
+                store_cell.insert(&item);
+                let entry = keys::regional_key(&about, &key.id);
+                let want = keys::regional_value(key.origin, &item);
+                let held = self
+                    .db
+                    .get_pinned_cf(regional, entry)
+                    .map_err(|e| self.db_err(e))?;
+                if held.as_deref() != Some(&want[..]) {
+                    report.push(VerifyProblem::RegionalEntry {
+                        key: key.to_string(),
+                        reason: format!(
+                            "{} in subjects partition {about}",
+                            if held.is_some() { "stale" } else { "missing" }
+                        ),
+                    });
+                }
+            }
             let Some(body) = &record.body else {
                 report.tombstones += 1;
                 continue;
@@ -226,6 +256,7 @@ impl Store {
         if let Some(done) = current.take() {
             self.compare_partition(done, &mut report)?;
         }
+        self.verify_subjects_partitions(&mut report, &mut seen_partitions)?;
         // Partitions whose records are all gone must have empty cells.
         for (p, _) in self.partitions()? {
             if !seen_partitions.contains(&p) {
@@ -291,6 +322,54 @@ impl Store {
             if !want.is_empty() {
                 report.push(mismatch(path, &want, &Cell::EMPTY));
             }
+        }
+        Ok(())
+    }
+
+    /// Recomputes the subjects partitions' cells from the `regional` family (grouped by
+    /// partition, like the records) and checks that each entry names a held version.
+    fn verify_subjects_partitions(
+        &self,
+        report: &mut VerifyReport,
+        seen: &mut HashSet<PartitionId>,
+    ) -> Result<()> {
+        let regional = self.cf(keys::CF_REGIONAL);
+        let mut current: Option<Expected> = None;
+        for entry in self.db.iterator_cf(regional, IteratorMode::Start) {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let Some((key, item)) = keys::parse_regional(&k, &v) else {
+                report.push(VerifyProblem::RegionalEntry {
+                    key: hex::encode(&k),
+                    reason: "malformed".into(),
+                });
+                continue;
+            };
+            let Some(partition) = PartitionId::from_bytes(&k[..keys::PARTITION_BYTES]) else {
+                continue;
+            };
+            if current.as_ref().map(|c| c.partition) != Some(partition) {
+                if let Some(done) = current.take() {
+                    self.compare_partition(done, report)?;
+                }
+                seen.insert(partition);
+                current = Some(Expected::new(partition));
+            }
+            if let Some(c) = current.as_mut() {
+                c.insert(&item);
+            }
+            let held = self
+                .get_encoded(&key)?
+                .map(|r| r.item())
+                .filter(|held| *held == item);
+            if held.is_none() || key.subjects_partition() != Some(partition) {
+                report.push(VerifyProblem::RegionalEntry {
+                    key: key.to_string(),
+                    reason: format!("names no held version in {partition}"),
+                });
+            }
+        }
+        if let Some(done) = current.take() {
+            self.compare_partition(done, report)?;
         }
         Ok(())
     }

@@ -245,6 +245,8 @@ impl Store {
         let mut delta = DigestDelta::default();
         let mut batch = WriteBatch::default();
         let records = self.cf(keys::CF_RECORDS);
+        let regional = self.cf(keys::CF_REGIONAL);
+        let mut regional_puts: Vec<([u8; KEY_LEN], [u8; keys::REGIONAL_VALUE_LEN])> = Vec::new();
         for change in &changes {
             let key = change.record.key;
             let key_bytes = key.to_bytes();
@@ -265,6 +267,20 @@ impl Store {
             }
             delta.apply(partition, &key.id, &change.cell, true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
+            if let Some(about) = key.subjects_partition() {
+                if let Some(old) = &change.old {
+                    delta.apply(about, &key.id, &Cell::of(&old.item), false);
+                }
+                delta.apply(about, &key.id, &change.cell, true);
+                regional_puts.push((
+                    keys::regional_key(&about, &key.id),
+                    keys::regional_value(key.origin, &change.record.item()),
+                ));
+            }
+        }
+        regional_puts.sort_unstable_by_key(|e| e.0);
+        for (k, v) in regional_puts {
+            batch.put_cf(regional, k, v);
         }
         let subjects = self.cf(keys::CF_SUBJECTS);
         subject_deletes.sort_unstable();
@@ -433,6 +449,16 @@ impl Store {
                     continue;
                 }
             };
+            if let Some(body) = &decoded.body {
+                let derived = RecordKey::derive(record.key.origin, record.key.kind, body);
+                if derived != record.key {
+                    outcomes.push(RemoteOutcome::Invalid(format!(
+                        "key {} does not match the record's natural key (expected {derived})",
+                        record.key
+                    )));
+                    continue;
+                }
+            }
             let incoming = record.item();
             let old = match in_batch.get(&record.key) {
                 Some(&i) => Some(Held {

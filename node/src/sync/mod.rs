@@ -35,20 +35,23 @@ pub fn transfer(
     Ok(outcomes)
 }
 
-/// The record keys of an outcome's `send` (or `fetch`) set.
+/// The record keys, as `holder` knows them, of an outcome's `send` (or `fetch`) set
+/// (a subjects partition names its members by id alone; their origins are in the
+/// holder's `regional` family).
 pub fn keys_of(
+    holder: &Store,
     set: &std::collections::BTreeSet<(
         credithub_protocol::PartitionId,
         credithub_protocol::record::RecordId,
     )>,
-) -> Vec<RecordKey> {
-    set.iter()
-        .map(|(p, id)| RecordKey {
-            origin: p.origin,
-            kind: p.kind,
-            id: *id,
-        })
-        .collect()
+) -> Result<Vec<RecordKey>> {
+    let mut out = Vec::with_capacity(set.len());
+    for (p, id) in set {
+        if let Some(key) = holder.member_key(p, id)? {
+            out.push(key);
+        }
+    }
+    Ok(out)
 }
 
 /// Copies every record below a subtree from `from` into `to`, in key order and in
@@ -57,12 +60,8 @@ pub fn transfer_range(from: &Store, to: &Store, p: &PartitionId, path: NodePath)
     let mut batch: Vec<RecordKey> = Vec::with_capacity(RANGE_BATCH);
     let mut moved = 0u64;
     let mut failure = None;
-    from.for_each_item(p, path, |item| {
-        batch.push(RecordKey {
-            origin: p.origin,
-            kind: p.kind,
-            id: item.id,
-        });
+    from.for_each_member(p, path, |key, _| {
+        batch.push(key);
         if batch.len() == RANGE_BATCH {
             moved += batch.len() as u64;
             if let Err(e) = transfer(from, to, std::mem::take(&mut batch)) {
@@ -85,13 +84,13 @@ const RANGE_BATCH: usize = 2_048;
 
 /// Applies both sides' outcomes of one reconciliation between two local stores.
 pub fn settle(a: &Store, b: &Store, at_a: &Outcome, at_b: &Outcome) -> Result<()> {
-    let a_to_b: Vec<RecordKey> = keys_of(&at_a.send)
+    let a_to_b: Vec<RecordKey> = keys_of(a, &at_a.send)?
         .into_iter()
-        .chain(keys_of(&at_b.fetch))
+        .chain(keys_of(a, &at_b.fetch)?)
         .collect();
-    let b_to_a: Vec<RecordKey> = keys_of(&at_b.send)
+    let b_to_a: Vec<RecordKey> = keys_of(b, &at_b.send)?
         .into_iter()
-        .chain(keys_of(&at_a.fetch))
+        .chain(keys_of(b, &at_a.fetch)?)
         .collect();
     transfer(a, b, a_to_b)?;
     transfer(b, a, b_to_a)?;

@@ -92,7 +92,7 @@ fn partition(n: u8) -> PartitionId {
     let origin =
         DivisionCode::from_u32(320500 + u32::from(n % 4)).unwrap_or(DivisionCode::NATIONAL);
     PartitionId {
-        origin,
+        scope: crate::digest::Scope::Origin(origin),
         kind: if n < 4 {
             RecordKind::PENALTY
         } else {

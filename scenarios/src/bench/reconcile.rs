@@ -151,10 +151,10 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<()> {
         "reconciliation benchmark: N = {n} records per side, on {}",
         machine::describe()
     );
-    let partition = PartitionId {
-        origin: DivisionCode::parse("320500").context("origin")?,
-        kind: RecordKind::PENALTY,
-    };
+    let partition = PartitionId::origin(
+        DivisionCode::parse("320500").context("origin")?,
+        RecordKind::PENALTY,
+    );
     let base: Vec<DigestItem> = (0..n).map(item).collect();
     let mut shared = MemIndex::new();
     for it in &base {

@@ -1,0 +1,100 @@
+//! The client side of the admin protocol, used by `credit-admin` and the scenarios.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+
+use quinn::{Connection, Endpoint};
+
+use super::{AdminRequest, AdminResponse, IMPORT_CHUNK};
+use crate::certs::{Identity, Role};
+use crate::link::frame::{read_value, write_value};
+use crate::link::quic::{client_endpoint, connect};
+use crate::link::LinkError;
+
+/// A connection to one node, authenticated with an admin client certificate.
+pub struct AdminClient {
+    endpoint: Endpoint,
+    conn: Connection,
+    node: Identity,
+}
+
+impl AdminClient {
+    /// Connects to the node at `address` (`host:port`) with `client.<name>.crt` from
+    /// `certs_dir`.
+    pub async fn connect(
+        address: &str,
+        certs_dir: &Path,
+        client_name: &str,
+    ) -> Result<AdminClient, LinkError> {
+        let socket: SocketAddr = address
+            .to_socket_addrs()
+            .map_err(|e| LinkError::Protocol(format!("node address {address:?}: {e}")))?
+            .next()
+            .ok_or_else(|| {
+                LinkError::Protocol(format!("node address {address:?} resolves to nothing"))
+            })?;
+        let host = address
+            .rsplit_once(':')
+            .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+            .unwrap_or_default();
+        let endpoint = client_endpoint(certs_dir, client_name)?;
+        let (conn, node) = connect(&endpoint, socket, &host).await?;
+        if node.role != Role::Node {
+            return Err(LinkError::Protocol(format!(
+                "{address} presented a {} certificate, not a node's",
+                node.role.as_str()
+            )));
+        }
+        Ok(AdminClient {
+            endpoint,
+            conn,
+            node,
+        })
+    }
+
+    /// Who the node is, from its certificate.
+    pub fn node(&self) -> &Identity {
+        &self.node
+    }
+
+    /// Sends one request and reads the answer.
+    pub async fn call(&self, request: &AdminRequest) -> Result<AdminResponse, LinkError> {
+        let (mut send, mut recv) = self.conn.open_bi().await?;
+        write_value(&mut send, request).await?;
+        send.finish()?;
+        answer(&mut recv).await
+    }
+
+    /// Uploads a file and imports it at the node; returns the summary (JSON).
+    pub async fn import(&self, file: &Path) -> Result<String, LinkError> {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "import.csv".into());
+        let bytes = std::fs::read(file)?;
+        let (mut send, mut recv) = self.conn.open_bi().await?;
+        write_value(&mut send, &AdminRequest::ImportBegin { name }).await?;
+        for chunk in bytes.chunks(IMPORT_CHUNK) {
+            write_value(&mut send, &AdminRequest::ImportChunk(chunk.to_vec())).await?;
+        }
+        write_value(&mut send, &AdminRequest::ImportEnd).await?;
+        send.finish()?;
+        match answer(&mut recv).await? {
+            AdminResponse::Imported(json) => Ok(json),
+            AdminResponse::Error(e) => Err(LinkError::Refused(e)),
+            other => Err(LinkError::Protocol(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        self.conn.close(0u32.into(), b"done");
+        self.endpoint.wait_idle().await;
+    }
+}
+
+async fn answer(recv: &mut quinn::RecvStream) -> Result<AdminResponse, LinkError> {
+    read_value(recv)
+        .await?
+        .ok_or_else(|| LinkError::Protocol("the node closed the stream without answering".into()))
+}

@@ -1,0 +1,352 @@
+//! The node's configuration: a TOML file, then `CREDIT_*` environment variables
+//! (`CREDIT_SYNC__INTERVAL_SECS=10` sets `sync.interval_secs`), checked at start-up.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use credithub_protocol::{DivisionCode, RecordKind};
+use serde::Deserialize;
+
+/// Environment variables of `credit-admin`, which are not node settings.
+const CLIENT_VARIABLES: [&str; 3] = ["CREDIT_NODE", "CREDIT_FORMAT", "CREDIT_CLIENT"];
+
+/// A configuration that cannot be used, naming the key and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or environment could not be read or parsed.
+    #[error("configuration {source_name}: {message}")]
+    Load {
+        /// The file (or "environment").
+        source_name: String,
+        /// What went wrong, with the key where known.
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid {
+        /// The key, dotted (`sync.interval_secs`).
+        key: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        problem: problem.into(),
+    }
+}
+
+/// The file's form, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    jurisdiction: String,
+    data_dir: PathBuf,
+    certs_dir: PathBuf,
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default)]
+    parent: Option<RawParent>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default)]
+    log: RawLog,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:7400".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParent {
+    address: String,
+    #[serde(default)]
+    server_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSync {
+    interval_secs: f64,
+    jitter: f64,
+    debounce_ms: u64,
+    backoff_max_secs: f64,
+    subscriptions: Vec<String>,
+}
+
+impl Default for RawSync {
+    fn default() -> Self {
+        RawSync {
+            interval_secs: 30.0,
+            jitter: 0.2,
+            debounce_ms: 200,
+            backoff_max_secs: 60.0,
+            subscriptions: vec!["black-list".into(), "dishonest-debtor".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    format: String,
+    level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where the parent hub is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentConfig {
+    /// Its address as configured (`host:port`).
+    pub address: String,
+    /// The address resolved.
+    pub socket: SocketAddr,
+    /// The name its certificate must carry (the host part of `address` by default).
+    pub server_name: String,
+}
+
+/// When and what to sync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConfig {
+    /// Time between periodic reconciliations with the parent.
+    pub interval: Duration,
+    /// Random spread of the interval, as a fraction (0.2: ±20 %).
+    pub jitter: f64,
+    /// Wait after a local write (or records from a child) before syncing up.
+    pub debounce: Duration,
+    /// Longest wait between attempts while the parent is unreachable.
+    pub backoff_max: Duration,
+    /// Record kinds taken from above whatever their origin.
+    pub subscriptions: Vec<RecordKind>,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A checked node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The jurisdiction this node serves (its certificate must say the same).
+    pub jurisdiction: DivisionCode,
+    /// The store's directory.
+    pub data_dir: PathBuf,
+    /// The certificates directory (`ca.crt`, `node.crt`, `node.key`).
+    pub certs_dir: PathBuf,
+    /// The QUIC listen address (children and admin clients).
+    pub listen: SocketAddr,
+    /// The parent hub (none for the national hub).
+    pub parent: Option<ParentConfig>,
+    /// Sync schedule and subscriptions.
+    pub sync: SyncConfig,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (`info`, `credithub_node=debug`, …).
+    pub log_level: String,
+}
+
+impl NodeConfig {
+    /// Reads `file` (if given), then the `CREDIT_*` environment, and checks the result.
+    pub fn load(file: Option<&Path>) -> Result<NodeConfig, ConfigError> {
+        let env: config::Map<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CREDIT_") && !CLIENT_VARIABLES.contains(&k.as_str()))
+            .collect();
+        Self::load_with(file, env)
+    }
+
+    /// [`load`](Self::load) with the environment given (for tests).
+    pub fn load_with(
+        file: Option<&Path>,
+        env: config::Map<String, String>,
+    ) -> Result<NodeConfig, ConfigError> {
+        let mut builder = config::Config::builder();
+        let source_name = match file {
+            Some(f) => {
+                builder = builder.add_source(
+                    config::File::from(f.to_path_buf()).format(config::FileFormat::Toml),
+                );
+                f.display().to_string()
+            }
+            None => "environment".to_string(),
+        };
+        builder = builder.add_source(
+            config::Environment::with_prefix("CREDIT")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("sync.subscriptions")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let raw: RawConfig = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Load {
+                source_name,
+                message: e.to_string(),
+            })?;
+        Self::check(raw)
+    }
+
+    fn check(raw: RawConfig) -> Result<NodeConfig, ConfigError> {
+        let jurisdiction = DivisionCode::parse(&raw.jurisdiction)
+            .map_err(|e| invalid("jurisdiction", format!("{:?}: {e}", raw.jurisdiction)))?;
+        let listen = resolve(&raw.listen).map_err(|p| invalid("listen", p))?;
+        let parent = match raw.parent {
+            None => None,
+            Some(p) => {
+                let socket = resolve(&p.address).map_err(|e| invalid("parent.address", e))?;
+                let host = p
+                    .address
+                    .rsplit_once(':')
+                    .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+                    .unwrap_or_default();
+                Some(ParentConfig {
+                    address: p.address,
+                    socket,
+                    server_name: p.server_name.unwrap_or(host),
+                })
+            }
+        };
+        match (jurisdiction == DivisionCode::NATIONAL, &parent) {
+            (true, Some(_)) => {
+                return Err(invalid("parent", "the national hub (000000) has no parent"))
+            }
+            (false, None) => {
+                return Err(invalid(
+                    "parent",
+                    format!("jurisdiction {jurisdiction} needs a parent hub: set parent.address"),
+                ))
+            }
+            _ => {}
+        }
+        let s = raw.sync;
+        if !(s.interval_secs.is_finite() && s.interval_secs >= 0.05) {
+            return Err(invalid("sync.interval_secs", "must be at least 0.05"));
+        }
+        if !(0.0..=0.9).contains(&s.jitter) {
+            return Err(invalid("sync.jitter", "must be between 0 and 0.9"));
+        }
+        if !(s.backoff_max_secs.is_finite() && s.backoff_max_secs >= 0.1) {
+            return Err(invalid("sync.backoff_max_secs", "must be at least 0.1"));
+        }
+        let mut subscriptions = Vec::new();
+        for name in &s.subscriptions {
+            let kind = RecordKind::parse(name.trim()).ok_or_else(|| {
+                invalid(
+                    "sync.subscriptions",
+                    format!(
+                        "unknown record kind {name:?} (e.g. black-list, dishonest-debtor, penalty)"
+                    ),
+                )
+            })?;
+            if !subscriptions.contains(&kind) {
+                subscriptions.push(kind);
+            }
+        }
+        let log_format = match raw.log.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "log.format",
+                    format!("{other:?}: use text or json"),
+                ))
+            }
+        };
+        Ok(NodeConfig {
+            jurisdiction,
+            data_dir: raw.data_dir,
+            certs_dir: raw.certs_dir,
+            listen,
+            parent,
+            sync: SyncConfig {
+                interval: Duration::from_secs_f64(s.interval_secs),
+                jitter: s.jitter,
+                debounce: Duration::from_millis(s.debounce_ms),
+                backoff_max: Duration::from_secs_f64(s.backoff_max_secs),
+                subscriptions,
+            },
+            log_format,
+            log_level: raw.log.level,
+        })
+    }
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    addr.to_socket_addrs()
+        .map_err(|e| format!("{addr:?} is not a usable host:port ({e})"))?
+        .next()
+        .ok_or_else(|| format!("{addr:?} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let f = dir.join("node.toml");
+        std::fs::write(&f, text).expect("write");
+        f
+    }
+
+    const CITY: &str = r#"
+jurisdiction = "320500"
+data_dir = "data"
+certs_dir = "certs"
+listen = "127.0.0.1:7405"
+[parent]
+address = "127.0.0.1:7402"
+[sync]
+interval_secs = 5
+subscriptions = ["black-list"]
+"#;
+
+    #[test]
+    fn a_city_file_loads_and_the_environment_overrides_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = write(dir.path(), CITY);
+        let mut env = config::Map::new();
+        env.insert("CREDIT_SYNC__INTERVAL_SECS".into(), "2.5".into());
+        let c = NodeConfig::load_with(Some(&f), env).expect("loads");
+        assert_eq!(c.jurisdiction.as_u32(), 320500);
+        assert_eq!(c.sync.interval, Duration::from_millis(2500));
+        assert_eq!(c.sync.subscriptions, vec![RecordKind::BLACK_LIST]);
+        let parent = c.parent.expect("parent");
+        assert_eq!(parent.server_name, "127.0.0.1");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bad = CITY.replace("\"black-list\"", "\"blacklist\"");
+        let e = NodeConfig::load_with(Some(&write(dir.path(), &bad)), Default::default())
+            .expect_err("unknown kind");
+        assert!(e.to_string().contains("sync.subscriptions"), "{e}");
+        let bad = CITY.replace("[parent]\naddress = \"127.0.0.1:7402\"", "");
+        let e = NodeConfig::load_with(Some(&write(dir.path(), &bad)), Default::default())
+            .expect_err("no parent");
+        assert!(e.to_string().contains("`parent`"), "{e}");
+        let bad = format!("{CITY}\nlisten_port = 3\n");
+        let e = NodeConfig::load_with(Some(&write(dir.path(), &bad)), Default::default())
+            .expect_err("unknown key");
+        assert!(e.to_string().contains("listen_port"), "{e}");
+    }
+}

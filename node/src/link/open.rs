@@ -1,0 +1,123 @@
+//! The opening of a sync session: the child names its subscriptions, the parent checks
+//! who the child is (from its certificate) and answers with its jurisdiction.
+
+use credithub_protocol::link::{Frame, LinkScope, LINK_VERSION};
+use credithub_protocol::record::RecordKind;
+use credithub_protocol::DivisionCode;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::frame::{read_frame, write_frame};
+use super::quic::HANDSHAKE_TIMEOUT;
+use super::LinkError;
+use crate::certs::{Identity, Role};
+
+/// Most kinds a child may subscribe to.
+pub const MAX_SUBSCRIPTIONS: usize = 256;
+
+async fn first_frame<R: AsyncRead + Unpin>(recv: &mut R) -> Result<Frame, LinkError> {
+    let read = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame(recv))
+        .await
+        .map_err(|_| {
+            LinkError::Timeout(HANDSHAKE_TIMEOUT.as_secs(), "for the session opening")
+        })??;
+    read.map(|(f, _)| f)
+        .ok_or_else(|| LinkError::Protocol("stream closed before the session opened".into()))
+}
+
+/// The child's side: opens a session and returns the link's scope, checking that the
+/// parent answering is `expected_parent`'s jurisdiction.
+pub async fn open_as_child<W, R>(
+    send: &mut W,
+    recv: &mut R,
+    own: DivisionCode,
+    subscriptions: &[RecordKind],
+) -> Result<LinkScope, LinkError>
+where
+    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    write_frame(
+        send,
+        &Frame::Open {
+            version: LINK_VERSION,
+            subscriptions: subscriptions.to_vec(),
+        },
+    )
+    .await?;
+    match first_frame(recv).await? {
+        Frame::Accepted { .. } => Ok(LinkScope::new(own, subscriptions.iter().copied())),
+        Frame::Refused { reason } => Err(LinkError::Refused(reason)),
+        other => Err(LinkError::Protocol(format!(
+            "expected accepted or refused, got {}",
+            other.name()
+        ))),
+    }
+}
+
+/// Why a peer may not open a session with this node, if it may not.
+pub fn check_child(own: DivisionCode, peer: &Identity) -> Result<(), String> {
+    if peer.role != Role::Node {
+        return Err(format!(
+            "certificate of role {} may not sync; only node certificates may",
+            peer.role.as_str()
+        ));
+    }
+    if peer.jurisdiction.parent() != Some(own) {
+        return Err(format!(
+            "{} ({}) is not a direct child of this node's jurisdiction {own}",
+            peer.name, peer.jurisdiction
+        ));
+    }
+    Ok(())
+}
+
+/// The parent's side: reads the child's opening, checks it, answers, and returns the
+/// link's scope (the child's jurisdiction comes from its certificate).
+pub async fn accept_child<W, R>(
+    send: &mut W,
+    recv: &mut R,
+    own: DivisionCode,
+    peer: &Identity,
+) -> Result<LinkScope, LinkError>
+where
+    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let checked = match first_frame(recv).await? {
+        Frame::Open {
+            version,
+            subscriptions,
+        } => {
+            if version != LINK_VERSION {
+                Err(format!(
+                    "link protocol {version} is not spoken here (this node speaks {LINK_VERSION})"
+                ))
+            } else if subscriptions.len() > MAX_SUBSCRIPTIONS {
+                Err(format!(
+                    "{} subscriptions, at most {MAX_SUBSCRIPTIONS}",
+                    subscriptions.len()
+                ))
+            } else {
+                check_child(own, peer).map(|()| subscriptions)
+            }
+        }
+        other => Err(format!("expected open, got {}", other.name())),
+    };
+    match checked {
+        Ok(subscriptions) => {
+            write_frame(send, &Frame::Accepted { jurisdiction: own }).await?;
+            Ok(LinkScope::new(peer.jurisdiction, subscriptions))
+        }
+        Err(reason) => {
+            // Best effort: the peer learns why before the stream closes.
+            let _ = write_frame(
+                send,
+                &Frame::Refused {
+                    reason: reason.clone(),
+                },
+            )
+            .await;
+            Err(LinkError::Refused(reason))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! QUIC endpoints with mutual TLS, built from a certs directory.
+//!
+//! A node has one endpoint: it listens for its children and admin clients, and it
+//! connects to its parent from the same socket, presenting `node.crt` both ways. The
+//! transport is tuned for bulk sync on a data-centre network: wide flow-control
+//! windows, keep-alives so an idle parent link stays up, and an idle timeout so a dead
+//! peer is noticed within seconds.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::{Connection, Endpoint, TransportConfig, VarInt};
+use rustls_pki_types::CertificateDer;
+
+use super::LinkError;
+use crate::certs::{client_config, peer_identity, server_config, CertError, Identity};
+
+/// Concurrent streams a peer may open on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 16;
+
+/// How long a connection may stay silent before it counts as dead.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long to wait for a handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn transport() -> Arc<TransportConfig> {
+    let mut t = TransportConfig::default();
+    t.max_concurrent_bidi_streams(VarInt::from_u32(MAX_STREAMS_PER_CONNECTION))
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        .stream_receive_window(VarInt::from_u32(8 << 20))
+        .receive_window(VarInt::from_u32(32 << 20))
+        .send_window(32 << 20);
+    if let Ok(idle) = IDLE_TIMEOUT.try_into() {
+        t.max_idle_timeout(Some(idle));
+    }
+    Arc::new(t)
+}
+
+fn tls_error(dir: &Path, e: impl std::fmt::Display) -> LinkError {
+    LinkError::Cert(CertError::Certificate {
+        file: dir.to_path_buf(),
+        reason: format!("unusable for QUIC: {e}"),
+    })
+}
+
+/// The client half of an endpoint's configuration: trusts `ca.crt`, presents
+/// `node.crt` (`client_name` `None`) or `client.<name>.crt`.
+pub fn client_quic_config(
+    certs_dir: &Path,
+    client_name: Option<&str>,
+) -> Result<quinn::ClientConfig, LinkError> {
+    let tls = client_config(certs_dir, client_name)?;
+    let quic = QuicClientConfig::try_from(tls).map_err(|e| tls_error(certs_dir, e))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(quic));
+    config.transport_config(transport());
+    Ok(config)
+}
+
+/// A node's endpoint: listening on `listen` with `node.crt`, requiring client
+/// certificates signed by `ca.crt`, and able to connect out with `node.crt`.
+pub fn node_endpoint(certs_dir: &Path, listen: SocketAddr) -> Result<Endpoint, LinkError> {
+    let tls = server_config(certs_dir)?;
+    let quic = QuicServerConfig::try_from(tls).map_err(|e| tls_error(certs_dir, e))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
+    server.transport_config(transport());
+    let mut endpoint = Endpoint::server(server, listen)?;
+    endpoint.set_default_client_config(client_quic_config(certs_dir, None)?);
+    Ok(endpoint)
+}
+
+/// A client-only endpoint (for `credit-admin`), presenting `client.<name>.crt`.
+pub fn client_endpoint(certs_dir: &Path, client_name: &str) -> Result<Endpoint, LinkError> {
+    let bind: SocketAddr = ([0, 0, 0, 0], 0).into();
+    let mut endpoint = Endpoint::client(bind)?;
+    endpoint.set_default_client_config(client_quic_config(certs_dir, Some(client_name))?);
+    Ok(endpoint)
+}
+
+/// Connects to `addr`, checking its certificate against `server_name` (a host name or
+/// IP address in its certificate), and returns the connection with the peer's
+/// identity.
+pub async fn connect(
+    endpoint: &Endpoint,
+    addr: SocketAddr,
+    server_name: &str,
+) -> Result<(Connection, Identity), LinkError> {
+    let connecting = endpoint.connect(addr, server_name)?;
+    let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
+        .await
+        .map_err(|_| LinkError::Timeout(HANDSHAKE_TIMEOUT.as_secs(), "for the TLS handshake"))??;
+    let identity = identity_of(&conn)?;
+    Ok((conn, identity))
+}
+
+/// The identity in the certificate the peer of a connection presented.
+pub fn identity_of(conn: &Connection) -> Result<Identity, LinkError> {
+    let certs = conn
+        .peer_identity()
+        .and_then(|any| any.downcast::<Vec<CertificateDer<'static>>>().ok())
+        .map(|b| *b)
+        .unwrap_or_default();
+    Ok(peer_identity(&certs)?)
+}

@@ -1,0 +1,372 @@
+//! What crosses one parent–child link, and what may: the link's frames and its scope.
+//!
+//! A child opens a session on a stream to its parent with [`Frame::Open`], naming the
+//! record kinds it subscribes to; the parent answers [`Frame::Accepted`] (or
+//! [`Frame::Refused`]). The two then reconcile ([`Frame::Sync`] carries the
+//! [`crate::sync`] messages), exchange what each wants ([`Frame::Want`]), and stream
+//! record versions in bounded batches ([`Frame::Records`]) until each side says
+//! [`Frame::Done`].
+//!
+//! [`LinkScope`] decides, from the child's certified jurisdiction and its
+//! subscriptions, which partitions the two sides compare and which records may cross
+//! in each direction. Both sides compute it the same way; each checks every record it
+//! receives against it, whatever the sender claims.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{NodePath, PartitionId, Scope};
+use crate::ids::DivisionCode;
+use crate::record::{RecordId, RecordKey, RecordKind};
+use crate::sync::Message;
+
+/// The link protocol version (the ALPN names the major version; this the minor).
+pub const LINK_VERSION: u16 = 1;
+
+/// The largest frame a node accepts, in bytes.
+pub const MAX_FRAME: usize = 8 << 20;
+
+/// Record versions per [`Frame::Records`] at most.
+pub const MAX_RECORDS_PER_FRAME: usize = 1024;
+
+/// Entries per [`Frame::Want`] at most.
+pub const MAX_WANTS_PER_FRAME: usize = 8192;
+
+/// One record version on the wire: its key and its encoded bytes (format, version,
+/// digest, body; see [`crate::codec`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRecord {
+    /// The record key.
+    pub key: RecordKey,
+    /// The encoded version.
+    pub bytes: Vec<u8>,
+}
+
+/// A frame of a sync session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frame {
+    /// Child → parent: open a session.
+    Open {
+        /// The sender's [`LINK_VERSION`].
+        version: u16,
+        /// The record kinds the child takes from above, whatever their origin.
+        subscriptions: Vec<RecordKind>,
+    },
+    /// Parent → child: the session is open.
+    Accepted {
+        /// The parent's jurisdiction.
+        jurisdiction: DivisionCode,
+    },
+    /// Either side: the session cannot go on, and why.
+    Refused {
+        /// A human-readable reason.
+        reason: String,
+    },
+    /// A reconciliation message.
+    Sync(Message),
+    /// Records the sender wants from the receiver.
+    Want {
+        /// Single records, by partition and id.
+        items: Vec<(PartitionId, RecordId)>,
+        /// Whole subtrees.
+        ranges: Vec<(PartitionId, NodePath)>,
+    },
+    /// The sender wants nothing more.
+    WantDone,
+    /// Record versions.
+    Records(Vec<WireRecord>),
+    /// The sender has sent everything; `records` is how many versions in all.
+    Done {
+        /// Record versions sent in this session.
+        records: u64,
+    },
+}
+
+/// Why a frame could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// Larger than [`MAX_FRAME`].
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The announced size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not a frame.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+impl Frame {
+    /// The frame's bytes, without the length prefix.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// Reads a frame's bytes (without the length prefix).
+    pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+        if bytes.len() > MAX_FRAME {
+            return Err(FrameError::TooLarge {
+                size: bytes.len(),
+                limit: MAX_FRAME,
+            });
+        }
+        postcard::from_bytes(bytes).map_err(|e| FrameError::Malformed(e.to_string()))
+    }
+
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Frame::Open { .. } => "open",
+            Frame::Accepted { .. } => "accepted",
+            Frame::Refused { .. } => "refused",
+            Frame::Sync(_) => "sync",
+            Frame::Want { .. } => "want",
+            Frame::WantDone => "want-done",
+            Frame::Records(_) => "records",
+            Frame::Done { .. } => "done",
+        }
+    }
+}
+
+/// Why a record that arrived over a link was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Refusal {
+    /// A child sent a record whose origin lies outside its jurisdiction.
+    OutsideJurisdiction,
+    /// A parent sent a record the child neither subscribes to nor is concerned by.
+    NotSubscribed,
+    /// A parent sent a record of the child's own origin (only the origin writes it).
+    OwnOrigin,
+    /// The receiver holds a newer version (versions never regress).
+    Stale,
+    /// The receiver holds the same version with other content.
+    Conflict,
+    /// The bytes do not decode, their digest does not match their content, or the key
+    /// does not match the content.
+    Invalid,
+}
+
+impl Refusal {
+    /// Every reason, in order.
+    pub const ALL: [Refusal; 6] = [
+        Refusal::OutsideJurisdiction,
+        Refusal::NotSubscribed,
+        Refusal::OwnOrigin,
+        Refusal::Stale,
+        Refusal::Conflict,
+        Refusal::Invalid,
+    ];
+
+    /// The reason's name in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::OutsideJurisdiction => "outside-jurisdiction",
+            Refusal::NotSubscribed => "not-subscribed",
+            Refusal::OwnOrigin => "own-origin",
+            Refusal::Stale => "stale",
+            Refusal::Conflict => "conflict",
+            Refusal::Invalid => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which side of a link a node is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The node nearer the national hub.
+    Parent,
+    /// The node below it.
+    Child,
+}
+
+/// What flows over the link between a parent and one child.
+///
+/// - **Up**: every record whose origin lies in the child's jurisdiction.
+/// - **Down**: records of the kinds the child subscribes to, and records about subjects
+///   registered in the child's jurisdiction, whoever issued them — but never records
+///   of the child's own origins, which only the child writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkScope {
+    child: DivisionCode,
+    subscriptions: BTreeSet<RecordKind>,
+}
+
+impl LinkScope {
+    /// The scope of a link to a child of jurisdiction `child` (taken from its
+    /// certificate) subscribing to `subscriptions`.
+    pub fn new(child: DivisionCode, subscriptions: impl IntoIterator<Item = RecordKind>) -> Self {
+        LinkScope {
+            child,
+            subscriptions: subscriptions.into_iter().collect(),
+        }
+    }
+
+    /// The child's jurisdiction.
+    pub fn child(&self) -> DivisionCode {
+        self.child
+    }
+
+    /// The kinds the child subscribes to.
+    pub fn subscriptions(&self) -> impl Iterator<Item = RecordKind> + '_ {
+        self.subscriptions.iter().copied()
+    }
+
+    /// Whether the two sides compare this partition: the child's own origins, the
+    /// subscribed kinds, and the subjects partitions of the child's jurisdiction.
+    pub fn covers(&self, p: &PartitionId) -> bool {
+        match p.scope {
+            Scope::Origin(origin) => {
+                self.child.contains(origin) || self.subscriptions.contains(&p.kind)
+            }
+            Scope::Subjects(region) => self.child.contains(region),
+        }
+    }
+
+    /// Whether the child, once caught up, holds this record: what it issued, what it
+    /// subscribes to, and what is about its subjects.
+    pub fn holds(&self, key: &RecordKey) -> bool {
+        self.child.contains(key.origin) || self.down(key).is_ok()
+    }
+
+    /// Whether a record may travel up, from the child to the parent.
+    pub fn up(&self, key: &RecordKey) -> Result<(), Refusal> {
+        if self.child.contains(key.origin) {
+            Ok(())
+        } else {
+            Err(Refusal::OutsideJurisdiction)
+        }
+    }
+
+    /// Whether a record may travel down, from the parent to the child.
+    pub fn down(&self, key: &RecordKey) -> Result<(), Refusal> {
+        if self.child.contains(key.origin) {
+            return Err(Refusal::OwnOrigin);
+        }
+        let about_child = key.subject_region().is_some_and(|r| self.child.contains(r));
+        if about_child || self.subscriptions.contains(&key.kind) {
+            Ok(())
+        } else {
+            Err(Refusal::NotSubscribed)
+        }
+    }
+
+    /// Whether a record may travel from `from` to the other side.
+    pub fn allows(&self, from: Side, key: &RecordKey) -> Result<(), Refusal> {
+        match from {
+            Side::Child => self.up(key),
+            Side::Parent => self.down(key),
+        }
+    }
+
+    /// Whether anything of this partition may travel from `from` (used to skip whole
+    /// subtrees; each record is still checked).
+    pub fn may_flow(&self, from: Side, p: &PartitionId) -> bool {
+        match (from, p.scope) {
+            (Side::Child, Scope::Origin(o)) => self.child.contains(o),
+            // A child's subjects partitions may hold records issued inside a province
+            // child, in another prefecture than their subject's.
+            (Side::Child, Scope::Subjects(_)) => {
+                self.child.level() == crate::ids::DivisionLevel::Province
+            }
+            (Side::Parent, Scope::Origin(o)) => !self.child.contains(o),
+            (Side::Parent, Scope::Subjects(_)) => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::body_about;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).expect("code")
+    }
+
+    #[test]
+    fn frames_round_trip_and_oversized_ones_are_refused() {
+        let f = Frame::Open {
+            version: LINK_VERSION,
+            subscriptions: vec![RecordKind::BLACK_LIST],
+        };
+        assert_eq!(Frame::decode(&f.encode()), Ok(f));
+        assert!(matches!(
+            Frame::decode(&vec![0u8; MAX_FRAME + 1]),
+            Err(FrameError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            Frame::decode(&[200, 1, 2]),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn up_flow_is_the_childs_own_origins() {
+        let scope = LinkScope::new(code("320500"), []);
+        let ours = RecordKey::derive(
+            code("320583"),
+            RecordKind::PENALTY,
+            &body_about(1, "320583"),
+        );
+        let theirs = RecordKey::derive(
+            code("320100"),
+            RecordKind::PENALTY,
+            &body_about(1, "320583"),
+        );
+        assert_eq!(scope.up(&ours), Ok(()));
+        assert_eq!(scope.up(&theirs), Err(Refusal::OutsideJurisdiction));
+    }
+
+    #[test]
+    fn down_flow_is_subscriptions_and_records_about_the_childs_subjects() {
+        let scope = LinkScope::new(code("320500"), [RecordKind::BLACK_LIST]);
+        // Issued in Nanjing about a Suzhou company: down to Suzhou.
+        let about = RecordKey::derive(
+            code("320100"),
+            RecordKind::PENALTY,
+            &body_about(1, "320583"),
+        );
+        assert_eq!(about.subject_region(), Some(code("320500")));
+        assert_eq!(
+            about.subjects_partition(),
+            Some(PartitionId::subjects(code("320500"), RecordKind::PENALTY))
+        );
+        assert_eq!(scope.down(&about), Ok(()));
+        assert!(scope.covers(&about.subjects_partition().expect("about")));
+        // Issued in Nanjing about a Nanjing company: not Suzhou's business.
+        let local = RecordKey::derive(
+            code("320100"),
+            RecordKind::PENALTY,
+            &body_about(1, "320100"),
+        );
+        assert_eq!(local.subjects_partition(), None);
+        assert_eq!(scope.down(&local), Err(Refusal::NotSubscribed));
+        assert!(!scope.covers(&local.partition()));
+        // A subscribed kind comes down whoever it is about.
+        let listed = RecordKey::derive(
+            DivisionCode::NATIONAL,
+            RecordKind::BLACK_LIST,
+            &body_about(1, "320100"),
+        );
+        assert_eq!(scope.down(&listed), Ok(()));
+        assert!(scope.covers(&listed.partition()));
+        // Never the child's own records.
+        let own = RecordKey::derive(
+            code("320500"),
+            RecordKind::BLACK_LIST,
+            &body_about(1, "320100"),
+        );
+        assert_eq!(scope.down(&own), Err(Refusal::OwnOrigin));
+        assert!(scope.holds(&own) && scope.holds(&listed) && !scope.holds(&local));
+    }
+}
