@@ -6,7 +6,7 @@ pub mod client;
 
 use std::collections::BTreeMap;
 
-use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind};
+use credithub_protocol::{DivisionCode, Record, RecordBody, RecordKey, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use crate::link::session::SessionStats;
@@ -49,6 +49,12 @@ pub enum AdminRequest {
         /// Keys to sample at most.
         sample: u32,
     },
+    /// Every live record about a subject this node holds, whatever its origin.
+    Query {
+        /// The subject's identifier (USCC, resident ID, registration number or
+        /// organisation code).
+        subject: String,
+    },
     /// Start an online import of a national-format file.
     ImportBegin {
         /// The file's name (for messages and the kind of file).
@@ -80,6 +86,8 @@ pub enum AdminResponse {
     Record(Option<Vec<u8>>),
     /// See [`AdminRequest::Holdings`].
     Holdings(Holdings),
+    /// See [`AdminRequest::Query`].
+    Records(Vec<Record>),
     /// A chunk was stored.
     ChunkStored,
     /// See [`AdminRequest::ImportEnd`]: the import summary, as JSON.

@@ -229,11 +229,37 @@ async fn admin_request(
             let scope = LinkScope::new(jurisdiction, subscriptions);
             AdminResponse::Holdings(blocking(|| holdings(node, &scope, origins_only, sample))?)
         }
+        AdminRequest::Query { subject } => {
+            let id = credithub_protocol::SubjectId::parse(&subject)
+                .map_err(|e| anyhow::anyhow!("subject {:?}: {e}", mask(&subject)))?;
+            tracing::info!(admin, subject = %id, "subject query");
+            AdminResponse::Records(blocking(|| store.by_subject(&id))?)
+        }
         AdminRequest::ImportBegin { name } => import(node, admin, &name, recv).await?,
         AdminRequest::ImportChunk(_) | AdminRequest::ImportEnd => {
             anyhow::bail!("import chunk without import-begin")
         }
     })
+}
+
+/// An identifier as it may appear in messages: all but its first 6 and last 2
+/// characters masked when it is long enough to be a personal number.
+fn mask(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 15 {
+        return s.to_string();
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < 6 || i + 2 >= chars.len() {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
 }
 
 fn written(s: ApplyStats) -> AdminResponse {

@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use credithub_node::admin::AdminRequest;
 use credithub_protocol::record::Details;
-use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind};
+use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, Subject};
 
 use crate::generate::{write_csv, CsvOptions, FileKind, Generator, GeneratorConfig};
 use cluster::{call, Cluster, NodeSpec};
@@ -63,23 +63,17 @@ pub fn subscriptions() -> Vec<RecordKind> {
     vec![RecordKind::BLACK_LIST, RecordKind::DISHONEST_DEBTOR]
 }
 
-/// Bodies issued at `origin` about subjects registered in `about`.
+/// Penalties issued at `origin` about the given subjects (registered elsewhere).
 pub fn bodies_about(
     origin: DivisionCode,
-    about: DivisionCode,
+    subjects: &[Subject],
     n: u64,
     seed: u64,
 ) -> anyhow::Result<Vec<RecordBody>> {
-    let mut local = Generator::new(seed, GeneratorConfig::for_count(origin, n))?;
-    let there = Generator::new(seed ^ 0x5eed, GeneratorConfig::for_count(about, n))?;
-    let subjects: Vec<_> = there
-        .subjects()
-        .filter(|s| s.id.division().is_some_and(|d| about.contains(d)))
-        .cloned()
-        .collect();
     if subjects.is_empty() {
-        bail!("no generated subjects in {about}");
+        bail!("no subjects to issue records about");
     }
+    let mut local = Generator::new(seed, GeneratorConfig::for_count(origin, n))?;
     Ok((0..n as usize)
         .map(|i| {
             let mut body = local.record(RecordKind::PENALTY);
@@ -116,6 +110,58 @@ async fn put(
     Ok(())
 }
 
+/// Every record about `subject` a node holds.
+pub async fn query(
+    client: &credithub_node::admin::client::AdminClient,
+    subject: &str,
+) -> anyhow::Result<Vec<credithub_protocol::Record>> {
+    match call(
+        client,
+        &AdminRequest::Query {
+            subject: subject.to_string(),
+        },
+    )
+    .await?
+    {
+        credithub_node::admin::AdminResponse::Records(r) => Ok(r),
+        other => bail!("unexpected answer {other:?}"),
+    }
+}
+
+fn show_query(node: &str, about: &RecordBody, records: &[credithub_protocol::Record]) {
+    let mut by_origin: std::collections::BTreeMap<DivisionCode, usize> = Default::default();
+    for r in records {
+        *by_origin.entry(r.key.origin).or_default() += 1;
+    }
+    let origins: Vec<String> = by_origin
+        .iter()
+        .map(|(o, n)| format!("{n} from {o} {}", o.name().unwrap_or("")))
+        .collect();
+    println!(
+        "\nquery at {node}: {} record(s) about {} {}: {}",
+        records.len(),
+        about.subject.name,
+        about.subject.id,
+        origins.join(", ")
+    );
+    let home = about.subject.id.division().map(|d| d.prefecture());
+    for r in records
+        .iter()
+        .filter(|r| Some(r.key.origin.prefecture()) != home)
+        .take(8)
+    {
+        let Some(b) = &r.body else { continue };
+        println!(
+            "  issued elsewhere: {} {} {} {} {}",
+            r.key.kind.name(),
+            r.key.origin,
+            r.key.origin.name().unwrap_or(""),
+            b.decision_no,
+            b.decision_date
+        );
+    }
+}
+
 /// Runs the scenario; returns whether every check passed.
 pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
@@ -143,6 +189,9 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
     // Phase 1: imports at the cities, lists at the national hub, cross-city records.
     let phase = Instant::now();
     let code = |i: usize| cluster.nodes[i].spec.jurisdiction;
+    // The subjects of each city's data, busiest first (for records about them issued
+    // elsewhere).
+    let mut city_subjects: Vec<Vec<Subject>> = vec![Vec::new(); cluster.nodes.len()];
     for (i, client) in clients.iter().enumerate().skip(3) {
         let file = args
             .dir
@@ -154,6 +203,20 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
         let bodies: Vec<RecordBody> = (0..args.records)
             .map(|_| generator.record(RecordKind::PENALTY))
             .collect();
+        let mut seen = std::collections::HashMap::new();
+        for b in &bodies {
+            *seen.entry(b.subject.id).or_insert(0u32) += 1;
+        }
+        let mut ranked: Vec<(u32, Subject)> = bodies
+            .iter()
+            .filter(|b| b.subject.id.division().is_some_and(|d| code(i).contains(d)))
+            .filter_map(|b| seen.remove(&b.subject.id).map(|n| (n, b.subject.clone())))
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.id.unmasked().cmp(&b.1.id.unmasked()))
+        });
+        city_subjects[i] = ranked.into_iter().take(200).map(|(_, s)| s).collect();
         let out = std::io::BufWriter::new(std::fs::File::create(&file)?);
         write_csv(
             FileKind::Penalty,
@@ -183,8 +246,9 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
     put(&clients[0], RecordKind::DISHONEST_DEBTOR, &debtors).await?;
     // Nanjing about Suzhou companies (same province), Hangzhou about Nanjing ones
     // (another province): they reach the subjects' cities through the subjects flow.
-    let nanjing_on_suzhou = bodies_about(code(4), code(3), args.records / 20, args.seed)?;
-    let hangzhou_on_nanjing = bodies_about(code(5), code(4), args.records / 20, args.seed + 1)?;
+    let nanjing_on_suzhou = bodies_about(code(4), &city_subjects[3], args.records / 20, args.seed)?;
+    let hangzhou_on_nanjing =
+        bodies_about(code(5), &city_subjects[4], args.records / 20, args.seed + 1)?;
     put(&clients[4], RecordKind::PENALTY, &nanjing_on_suzhou).await?;
     put(&clients[5], RecordKind::PENALTY, &hangzhou_on_nanjing).await?;
     println!("\nphase 1: imports at 4 cities, {} list entries at the national hub, {} cross-city records ({:.1} s)", black.len() + debtors.len(), nanjing_on_suzhou.len() + hangzhou_on_nanjing.len(), phase.elapsed().as_secs_f64());
@@ -231,6 +295,14 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
         if ok2 { "converged" } else { "NOT converged" },
         took.as_secs_f64()
     );
+
+    // A cross-province query: a Nanjing company's records, issued in Hangzhou
+    // (Zhejiang), as the national hub and Nanjing itself now hold them.
+    let subject = hangzhou_on_nanjing[0].subject.id.unmasked();
+    for i in [0, 4] {
+        let found = query(&clients[i], &subject).await?;
+        show_query(&cluster.nodes[i].spec.name, &hangzhou_on_nanjing[0], &found);
+    }
 
     let mut refused = 0;
     for c in &clients {
