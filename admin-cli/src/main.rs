@@ -16,6 +16,7 @@ macro_rules! say {
 
 mod cert;
 mod offline;
+mod online;
 mod output;
 mod validate;
 
@@ -46,16 +47,31 @@ struct Cli {
 enum Command {
     /// Check identifiers offline: says for each code whether it is valid or exactly why not.
     Validate(validate::ValidateArgs),
-    /// Import licence or penalty files into a stopped node's store.
+    /// A running node's state: records, roots, the link to its parent, its children.
+    Status(online::NodeArgs),
+    /// Reconcile a running node with its parent now (asks for --yes).
+    Reconcile(ReconcileArgs),
+    /// Import licence or penalty files: into a running node (--node) or a stopped
+    /// node's store (--data-dir).
     Import(offline::ImportArgs),
     /// Recompute the digest and subject indexes from the records and report mismatches.
     Verify(offline::DataDir),
-    /// Every record a stopped node holds about a subject.
+    /// Every record a node holds about a subject (--node, or --data-dir when stopped).
     Query(offline::QueryArgs),
     /// Record counts and digest roots of a stopped node's store.
     Stats(offline::DataDir),
     /// Create and list the certificates of a certs directory (CA, node, admins and clients).
     Cert(cert::CertArgs),
+}
+
+/// Arguments of `reconcile`.
+#[derive(Debug, clap::Args)]
+struct ReconcileArgs {
+    #[command(flatten)]
+    node: online::NodeArgs,
+    /// Go ahead (reconciling moves records).
+    #[arg(long)]
+    yes: bool,
 }
 
 /// Exit code for "partly done".
@@ -65,6 +81,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, cli.format).map(|ok| if ok { 0 } else { 1 }),
+        Command::Status(args) => online::status(args, cli.format).map(|_| 0),
+        Command::Reconcile(args) => {
+            online::reconcile(&args.node, args.yes, cli.format)
+                .map(|ok| if ok { 0 } else { PARTIAL })
+        }
         Command::Import(args) => {
             offline::import(args, cli.format).map(|ok| if ok { 0 } else { PARTIAL })
         }

@@ -12,6 +12,7 @@ use credithub_protocol::record::{Details, Record};
 use credithub_protocol::{DivisionCode, Scope};
 use serde::Serialize;
 
+use crate::online::{self, NodeArgs};
 use crate::output::{print_json, progress_bar, short_hash, table, Format};
 
 /// The store directory option shared by offline commands.
@@ -32,8 +33,11 @@ impl DataDir {
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// A stopped node's data directory (or use --node for a running node).
+    #[arg(long, env = "CREDIT_DATA_DIR", conflicts_with = "node")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
-    dir: DataDir,
+    node: NodeArgs,
     /// The jurisdiction of a new store (required the first time; must match later).
     #[arg(long)]
     jurisdiction: Option<DivisionCode>,
@@ -51,7 +55,13 @@ const LISTED_IN_TABLE: usize = 10;
 
 /// Runs `import`; returns whether every row of every file was accepted.
 pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
-    let store = args.dir.open(args.jurisdiction)?;
+    let Some(data_dir) = &args.data_dir else {
+        return online::import(&args.node, &args.files, format);
+    };
+    let store = DataDir {
+        data_dir: data_dir.clone(),
+    }
+    .open(args.jurisdiction)?;
     let mut summaries: Vec<ImportSummary> = Vec::new();
     for file in &args.files {
         let reject_path = match (&args.rejects, args.files.len()) {
@@ -155,8 +165,11 @@ pub fn verify(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
 /// Arguments of `query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
+    /// A stopped node's data directory (or use --node for a running node).
+    #[arg(long, env = "CREDIT_DATA_DIR", conflicts_with = "node")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
-    dir: DataDir,
+    node: NodeArgs,
     /// The subject's USCC, resident identity number, registration number or organisation code.
     #[arg(long)]
     subject: String,
@@ -215,18 +228,29 @@ fn view(r: &Record) -> Option<RecordView> {
 /// Runs `query --subject` on a stopped node's store.
 pub fn query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
     let subject = SubjectId::parse(&args.subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
-    let store = args.dir.open(None)?;
-    let records = store.by_subject(&subject)?;
+    let (holder, records) = match &args.data_dir {
+        Some(data_dir) => {
+            let store = DataDir {
+                data_dir: data_dir.clone(),
+            }
+            .open(None)?;
+            let j = store.jurisdiction();
+            (
+                format!("{j} ({})", j.name().unwrap_or("")),
+                store.by_subject(&subject)?,
+            )
+        }
+        None => online::query(&args.node, &args.subject)?,
+    };
     let views: Vec<RecordView> = records.iter().filter_map(view).collect();
     match format {
         Format::Json => print_json(&views)?,
         Format::Table => {
             say!(
-                "{} record(s) about {} held by {} ({}):",
+                "{} record(s) about {} held by {}:",
                 views.len(),
                 subject,
-                store.jurisdiction(),
-                store.jurisdiction().name().unwrap_or("")
+                holder
             );
             let mut t = table(&[
                 "KIND",

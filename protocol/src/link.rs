@@ -268,6 +268,13 @@ impl LinkScope {
         }
     }
 
+    /// Whether a member of partition `p` reaches the peer through another partition
+    /// this link compares: a subjects partition's record whose origin partition is
+    /// covered too. Senders skip such members in `p`, so that no record crosses twice.
+    pub fn travels_elsewhere(&self, p: &PartitionId, key: &RecordKey) -> bool {
+        matches!(p.scope, Scope::Subjects(_)) && self.covers(&key.partition())
+    }
+
     /// Whether anything of this partition may travel from `from` (used to skip whole
     /// subtrees; each record is still checked).
     pub fn may_flow(&self, from: Side, p: &PartitionId) -> bool {

@@ -235,6 +235,10 @@ where
     Ok(stats)
 }
 
+/// One page of a subtree: the records to send, the last id read, and whether the
+/// page was full (more may follow).
+type Page = (Vec<EncodedRecord>, Option<RecordId>, bool);
+
 type Wants = (Vec<(PartitionId, RecordId)>, Vec<(PartitionId, NodePath)>);
 
 /// The sending half of the transfer phase.
@@ -298,11 +302,14 @@ impl<W: AsyncWrite + Unpin + Send> Outgoing<'_, W> {
 
     async fn items(&mut self, items: &[(PartitionId, RecordId)]) -> Result<(), LinkError> {
         for chunk in items.chunks(MAX_RECORDS_PER_FRAME) {
-            let store = self.store;
+            let (store, scope) = (self.store, self.scope);
             let records = blocking(|| -> Result<Vec<EncodedRecord>, LinkError> {
                 let mut out = Vec::with_capacity(chunk.len());
                 for (p, id) in chunk {
                     if let Some(key) = store.member_key(p, id)? {
+                        if scope.travels_elsewhere(p, &key) {
+                            continue;
+                        }
                         if let Some(r) = store.get_encoded(&key)? {
                             out.push(r);
                         }
@@ -322,20 +329,26 @@ impl<W: AsyncWrite + Unpin + Send> Outgoing<'_, W> {
             let mut after: Option<RecordId> = None;
             loop {
                 let store = self.store;
-                let page = blocking(|| -> Result<Vec<EncodedRecord>, LinkError> {
+                let scope = self.scope;
+                let page = blocking(|| -> Result<Page, LinkError> {
                     let keys =
                         store.member_page(p, *path, after.as_ref(), MAX_RECORDS_PER_FRAME)?;
+                    let last = keys.last().map(|k| k.id);
+                    let full = keys.len() == MAX_RECORDS_PER_FRAME;
                     let mut out = Vec::with_capacity(keys.len());
                     for key in keys {
+                        if scope.travels_elsewhere(p, &key) {
+                            continue;
+                        }
                         if let Some(r) = store.get_encoded(&key)? {
                             out.push(r);
                         }
                     }
-                    Ok(out)
+                    Ok((out, last, full))
                 })?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.key.id);
-                let full = page.len() == MAX_RECORDS_PER_FRAME;
+                let (page, last, full) = page;
+                let Some(last) = last else { break };
+                after = Some(last);
                 for r in page {
                     self.push(r).await?;
                 }

@@ -12,7 +12,7 @@ use credithub_node::certs::{self, Role};
 use credithub_protocol::{DivisionCode, RecordKey, RecordKind};
 
 /// The name of the admin client certificate every node directory holds.
-pub const ADMIN: &str = "operator";
+pub const ADMIN: &str = "admin";
 
 /// One node of the federation.
 pub struct NodeSpec {
