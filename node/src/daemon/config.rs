@@ -334,6 +334,22 @@ subscriptions = ["black-list"]
     }
 
     #[test]
+    fn the_example_configurations_in_deploy_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config");
+        for (name, parent) in [("national", false), ("province", true), ("city", true)] {
+            let file = dir.join(format!("{name}.toml"));
+            // Host names of the examples do not resolve here: point them at loopback.
+            let mut env = config::Map::new();
+            if parent {
+                env.insert("CREDIT_PARENT__ADDRESS".into(), "127.0.0.1:7400".into());
+            }
+            let c = NodeConfig::load_with(Some(&file), env)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert_eq!(c.parent.is_some(), parent, "{name}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let dir = tempfile::tempdir().expect("tmp");
         let bad = CITY.replace("\"black-list\"", "\"blacklist\"");
