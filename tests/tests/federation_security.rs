@@ -108,13 +108,10 @@ async fn push_as_child(
     write_frame(&mut send, &Frame::Done { records: n })
         .await
         .expect("done");
-    // Read the parent's side to its end.
-    while let Ok(Some((f, _))) = read_frame(&mut recv).await {
-        if matches!(f, Frame::Done { .. }) {
-            break;
-        }
-    }
+    // Read the parent's side to its end: it finishes its stream once it has applied
+    // (or refused) everything it received.
     let _ = send.finish();
+    while let Ok(Some(_)) = read_frame(&mut recv).await {}
     conn.close(0u32.into(), b"done");
 }
 

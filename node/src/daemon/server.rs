@@ -128,7 +128,6 @@ async fn child_session(
             &mut recv,
         )
         .await?;
-        send.finish()?;
         Ok(stats)
     }
     .await;

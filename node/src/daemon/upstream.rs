@@ -146,6 +146,5 @@ async fn attempt(node: &Node, conn: &mut Option<Connection>) -> Result<SessionSt
         &mut recv,
     )
     .await?;
-    send.finish()?;
     Ok(stats)
 }

@@ -23,7 +23,7 @@ use credithub_protocol::link::{
 use credithub_protocol::record::{RecordId, RecordKey};
 use credithub_protocol::sync::{Limits, Reconciler};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::frame::{read_frame, write_frame};
@@ -224,6 +224,15 @@ where
     let writer = out.run(want_items, want_ranges, own_items, own_ranges, wants_rx);
     let reader = inc.run(recv, wants_tx);
     tokio::try_join!(writer, reader)?;
+    // Close our direction only now that everything received is applied, and wait for
+    // the peer to do the same: neither side hangs up on data still in flight.
+    out.send.shutdown().await?;
+    if let Some((frame, _)) = read_frame(recv).await? {
+        return Err(LinkError::Protocol(format!(
+            "unexpected {} frame after done",
+            frame.name()
+        )));
+    }
     stats.bytes_sent += out.bytes;
     stats.records_sent = out.records;
     let got = inc.stats;
