@@ -24,6 +24,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use credithub_node::admin::ReconcileTarget;
+
 use crate::output::Format;
 
 /// Administer credithub nodes.
@@ -47,21 +49,52 @@ struct Cli {
 enum Command {
     /// Check identifiers offline: says for each code whether it is valid or exactly why not.
     Validate(validate::ValidateArgs),
-    /// A running node's state: records, roots, the link to its parent, its children.
-    Status(online::NodeArgs),
-    /// Reconcile a running node with its parent now (asks for --yes).
+    /// A running node's state; with --tree, the whole federation below it.
+    Status(StatusArgs),
+    /// The sync state of a running node: its parent link and its children's sessions.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Reconcile now: a node with its parent, or a hub's children with it (asks for --yes).
     Reconcile(ReconcileArgs),
+    /// List the differences between a running node and its parent, moving nothing.
+    Diff(DiffArgs),
     /// Import licence or penalty files: into a running node (--node) or a stopped
     /// node's store (--data-dir).
     Import(offline::ImportArgs),
-    /// Recompute the digest and subject indexes from the records and report mismatches.
-    Verify(offline::DataDir),
+    /// Recompute the digest and subject indexes from the records and report
+    /// mismatches (--node, or --data-dir when stopped).
+    Verify(online::Target),
     /// Every record a node holds about a subject (--node, or --data-dir when stopped).
     Query(offline::QueryArgs),
-    /// Record counts and digest roots of a stopped node's store.
-    Stats(offline::DataDir),
+    /// Record counts and digest roots per partition (--node, or --data-dir when stopped).
+    Stats(online::Target),
+    /// Write a checkpoint of a running node's store under its data directory.
+    Backup(BackupArgs),
+    /// Restore a checkpoint into a stopped node's data directory.
+    Restore(offline::RestoreArgs),
+    /// Have a running node stop taking sync sessions before maintenance.
+    Drain(YesArgs),
     /// Create and list the certificates of a certs directory (CA, node, admins and clients).
     Cert(cert::CertArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    node: online::NodeArgs,
+    /// Show the federation below the node, as each hub last heard from its children.
+    #[arg(long)]
+    tree: bool,
+    /// With --tree: show unreachable children's last-known state (marked stale).
+    #[arg(long, requires = "tree")]
+    stale: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncCommand {
+    /// The parent link (connected, caught up, last round) and the children's sessions.
+    Status(online::NodeArgs),
 }
 
 /// Arguments of `reconcile`.
@@ -69,7 +102,46 @@ enum Command {
 struct ReconcileArgs {
     #[command(flatten)]
     node: online::NodeArgs,
+    /// Have this child (by name) reconcile with the node, instead of the node with its parent.
+    #[arg(long, conflicts_with = "children")]
+    child: Option<String>,
+    /// Have every connected child reconcile with the node.
+    #[arg(long)]
+    children: bool,
     /// Go ahead (reconciling moves records).
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    #[command(flatten)]
+    node: online::NodeArgs,
+    /// Differences listed at most (all are counted).
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+/// Arguments of `backup`.
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    node: online::NodeArgs,
+    /// The checkpoint's name: it is written to `backups/NAME` under the node's data directory.
+    #[arg(long = "to")]
+    name: String,
+    /// Go ahead.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// A mutation's confirmation.
+#[derive(Debug, clap::Args)]
+struct YesArgs {
+    #[command(flatten)]
+    node: online::NodeArgs,
+    /// Go ahead.
     #[arg(long)]
     yes: bool,
 }
@@ -79,19 +151,28 @@ const PARTIAL: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let ok = |ok: bool| if ok { 0 } else { 1 };
+    let partial = |ok: bool| if ok { 0 } else { PARTIAL };
     let result = match &cli.command {
-        Command::Validate(args) => validate::run(args, cli.format).map(|ok| if ok { 0 } else { 1 }),
-        Command::Status(args) => online::status(args, cli.format).map(|_| 0),
-        Command::Reconcile(args) => {
-            online::reconcile(&args.node, args.yes, cli.format)
-                .map(|ok| if ok { 0 } else { PARTIAL })
+        Command::Validate(args) => validate::run(args, cli.format).map(ok),
+        Command::Status(a) => online::status(&a.node, a.tree, a.stale, cli.format).map(ok),
+        Command::Sync(SyncCommand::Status(node)) => online::sync_status(node, cli.format).map(ok),
+        Command::Reconcile(a) => {
+            let target = match (&a.child, a.children) {
+                (Some(name), _) => ReconcileTarget::Child(name.clone()),
+                (None, true) => ReconcileTarget::Children,
+                (None, false) => ReconcileTarget::Parent,
+            };
+            online::reconcile(&a.node, target, a.yes, cli.format).map(partial)
         }
-        Command::Import(args) => {
-            offline::import(args, cli.format).map(|ok| if ok { 0 } else { PARTIAL })
-        }
-        Command::Verify(dir) => offline::verify(dir, cli.format).map(|ok| if ok { 0 } else { 1 }),
+        Command::Diff(a) => online::diff(&a.node, a.limit, cli.format).map(|_| 0),
+        Command::Import(args) => offline::import(args, cli.format).map(partial),
+        Command::Verify(t) => offline::verify(t, cli.format).map(ok),
         Command::Query(args) => offline::query(args, cli.format).map(|_| 0),
-        Command::Stats(dir) => offline::stats(dir, cli.format).map(|_| 0),
+        Command::Stats(t) => offline::stats(t, cli.format).map(|_| 0),
+        Command::Backup(a) => online::backup(&a.node, &a.name, a.yes, cli.format).map(ok),
+        Command::Restore(a) => offline::restore(a, cli.format).map(ok),
+        Command::Drain(a) => online::drain(&a.node, a.yes, cli.format).map(ok),
         Command::Cert(args) => cert::run(args, cli.format).map(|_| 0),
     };
     match result {

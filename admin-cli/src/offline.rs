@@ -1,5 +1,6 @@
-//! Commands that open a node's store directly (`--data-dir`), while the node is stopped:
-//! import, verify, query, stats.
+//! Commands that open a node's store directly (`--data-dir`, the node stopped), or
+//! hand over to a running node (`--node`): import, verify, query, stats, and restore
+//! (offline only).
 
 use std::path::PathBuf;
 
@@ -12,32 +13,14 @@ use credithub_protocol::record::{Details, Record};
 use credithub_protocol::{DivisionCode, Scope};
 use serde::Serialize;
 
-use crate::online::{self, NodeArgs};
+use crate::online::{self, Target};
 use crate::output::{print_json, progress_bar, short_hash, table, Format};
-
-/// The store directory option shared by offline commands.
-#[derive(Debug, Args)]
-pub struct DataDir {
-    /// The node's data directory (the node must be stopped).
-    #[arg(long, env = "CREDIT_DATA_DIR")]
-    data_dir: PathBuf,
-}
-
-impl DataDir {
-    fn open(&self, jurisdiction: Option<DivisionCode>) -> anyhow::Result<Store> {
-        Store::open(&self.data_dir, jurisdiction)
-            .with_context(|| format!("opening the store in {}", self.data_dir.display()))
-    }
-}
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A stopped node's data directory (or use --node for a running node).
-    #[arg(long, env = "CREDIT_DATA_DIR", conflicts_with = "node")]
-    data_dir: Option<PathBuf>,
     #[command(flatten)]
-    node: NodeArgs,
+    target: Target,
     /// The jurisdiction of a new store (required the first time; must match later).
     #[arg(long)]
     jurisdiction: Option<DivisionCode>,
@@ -55,13 +38,10 @@ const LISTED_IN_TABLE: usize = 10;
 
 /// Runs `import`; returns whether every row of every file was accepted.
 pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
-    let Some(data_dir) = &args.data_dir else {
-        return online::import(&args.node, &args.files, format);
+    let Some(data_dir) = &args.target.data_dir else {
+        return online::import(&args.target.node, &args.files, format);
     };
-    let store = DataDir {
-        data_dir: data_dir.clone(),
-    }
-    .open(args.jurisdiction)?;
+    let store = open_dir(data_dir, args.jurisdiction)?;
     let mut summaries: Vec<ImportSummary> = Vec::new();
     for file in &args.files {
         let reject_path = match (&args.rejects, args.files.len()) {
@@ -136,12 +116,19 @@ pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
     Ok(summaries.iter().all(|s| s.rejected == 0))
 }
 
-/// Runs `verify` on a stopped node's store; returns whether it was clean.
-pub fn verify(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
-    let store = dir.open(None)?;
-    let bar = progress_bar(0, "verify");
-    let report = store.verify(|n| bar.set_position(n))?;
-    bar.finish_and_clear();
+/// Runs `verify` on a stopped node's store (`--data-dir`) or a running node
+/// (`--node`, writes wait meanwhile); returns whether it was clean.
+pub fn verify(target: &Target, format: Format) -> anyhow::Result<bool> {
+    let report = match &target.data_dir {
+        Some(dir) => {
+            let store = open_dir(dir, None)?;
+            let bar = progress_bar(0, "verify");
+            let report = store.verify(|n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            report
+        }
+        None => online::verify(&target.node)?,
+    };
     match format {
         Format::Json => print_json(&report)?,
         Format::Table => {
@@ -162,14 +149,71 @@ pub fn verify(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
     Ok(report.is_clean())
 }
 
+fn open_dir(dir: &std::path::Path, jurisdiction: Option<DivisionCode>) -> anyhow::Result<Store> {
+    Store::open(dir, jurisdiction)
+        .with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+/// Arguments of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The stopped node's data directory (its current store is moved aside, not
+    /// deleted).
+    #[arg(long, env = "CREDIT_DATA_DIR")]
+    data_dir: PathBuf,
+    /// The checkpoint directory, as written by `backup` (under the data directory's
+    /// `backups/`, or a copy of it).
+    #[arg(long)]
+    from: PathBuf,
+    /// Go ahead.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Runs `restore`.
+pub fn restore(args: &RestoreArgs, format: Format) -> anyhow::Result<bool> {
+    if !args.yes {
+        anyhow::bail!(
+            "restore replaces the store in {} (the node must be stopped; the current store is moved aside): add --yes to go ahead",
+            args.data_dir.display()
+        );
+    }
+    // The checkpoint may sit inside the data directory, which moves: copy it first.
+    let restored = Store::restore(
+        &args.from,
+        &args.data_dir,
+        credithub_node::clock::now_millis(),
+    )
+    .with_context(|| {
+        format!(
+            "restoring {} into {}",
+            args.from.display(),
+            args.data_dir.display()
+        )
+    })?;
+    match format {
+        Format::Json => print_json(&restored)?,
+        Format::Table => {
+            say!(
+                "restored {} live records and {} tombstones into {}",
+                restored.live,
+                restored.tombstones,
+                restored.data_dir.display()
+            );
+            if let Some(old) = &restored.replaced {
+                say!("the store it replaced was moved to {}", old.display());
+            }
+            say!("start the node: it reconciles with its parent and children, and what they hold newer comes back (except this node's own records written after the checkpoint)");
+        }
+    }
+    Ok(true)
+}
+
 /// Arguments of `query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// A stopped node's data directory (or use --node for a running node).
-    #[arg(long, env = "CREDIT_DATA_DIR", conflicts_with = "node")]
-    data_dir: Option<PathBuf>,
     #[command(flatten)]
-    node: NodeArgs,
+    target: Target,
     /// The subject's USCC, resident identity number, registration number or organisation code.
     #[arg(long)]
     subject: String,
@@ -228,19 +272,16 @@ fn view(r: &Record) -> Option<RecordView> {
 /// Runs `query --subject` on a stopped node's store.
 pub fn query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
     let subject = SubjectId::parse(&args.subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
-    let (holder, records) = match &args.data_dir {
+    let (holder, records) = match &args.target.data_dir {
         Some(data_dir) => {
-            let store = DataDir {
-                data_dir: data_dir.clone(),
-            }
-            .open(None)?;
+            let store = open_dir(data_dir, None)?;
             let j = store.jurisdiction();
             (
                 format!("{j} ({})", j.name().unwrap_or("")),
                 store.by_subject(&subject)?,
             )
         }
-        None => online::query(&args.node, &args.subject)?,
+        None => online::query(&args.target.node, &args.subject)?,
     };
     let views: Vec<RecordView> = records.iter().filter_map(view).collect();
     match format {
@@ -296,37 +337,61 @@ struct StatsView {
     tombstones: u64,
     store_root: String,
     partitions: Vec<PartitionView>,
+    storage: std::collections::BTreeMap<String, u64>,
 }
 
-/// Runs `stats` on a stopped node's store: counts and digest roots.
-pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
-    let store = dir.open(None)?;
-    let root = store.store_root()?;
-    let (live, tombstones) = store.count(DivisionCode::NATIONAL, None)?;
-    let partitions = store
-        .partitions()?
-        .into_iter()
-        .map(|(p, cell)| PartitionView {
-            origin: match p.scope {
-                Scope::Origin(c) => format!("{c} {}", c.name().unwrap_or("")),
-                Scope::Subjects(c) => format!("about {c} {}", c.name().unwrap_or("")),
-            },
-            kind: p.kind.name(),
-            records: cell.signed_count(),
-            root: short_hash(&cell.fingerprint()),
-        })
-        .collect();
+/// Runs `stats` on a stopped node's store (`--data-dir`) or a running node.
+pub fn stats(target: &Target, format: Format) -> anyhow::Result<bool> {
+    let (jurisdiction, live, tombstones, root, partitions, storage) = match &target.data_dir {
+        Some(dir) => {
+            let store = open_dir(dir, None)?;
+            let (live, tombstones) = store.count(DivisionCode::NATIONAL, None)?;
+            let partitions: Vec<_> = store
+                .partitions()?
+                .into_iter()
+                .map(|(p, cell)| (p, cell.signed_count(), short_hash(&cell.fingerprint())))
+                .collect();
+            let root = short_hash(&store.store_root()?.fingerprint());
+            (
+                store.jurisdiction(),
+                live,
+                tombstones,
+                root,
+                partitions,
+                Default::default(),
+            )
+        }
+        None => {
+            let r = online::stats(&target.node)?;
+            (
+                r.jurisdiction,
+                r.live,
+                r.tombstones,
+                r.store_root,
+                r.partitions,
+                r.storage,
+            )
+        }
+    };
     let view = StatsView {
-        jurisdiction: format!(
-            "{} {}",
-            store.jurisdiction(),
-            store.jurisdiction().name().unwrap_or("")
-        ),
+        jurisdiction: format!("{jurisdiction} {}", jurisdiction.name().unwrap_or("")),
         records: (live + tombstones) as i64,
         live,
         tombstones,
-        store_root: short_hash(&root.fingerprint()),
-        partitions,
+        store_root: root,
+        partitions: partitions
+            .into_iter()
+            .map(|(p, records, root)| PartitionView {
+                origin: match p.scope {
+                    Scope::Origin(c) => format!("{c} {}", c.name().unwrap_or("")),
+                    Scope::Subjects(c) => format!("about {c} {}", c.name().unwrap_or("")),
+                },
+                kind: p.kind.name(),
+                records,
+                root,
+            })
+            .collect(),
+        storage,
     };
     match format {
         Format::Json => print_json(&view)?,
@@ -349,6 +414,14 @@ pub fn stats(dir: &DataDir, format: Format) -> anyhow::Result<bool> {
                 ]);
             }
             say!("{t}");
+            if !view.storage.is_empty() {
+                let figures: Vec<String> = view
+                    .storage
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                say!("storage: {}", figures.join(", "));
+            }
         }
     }
     Ok(true)

@@ -1,17 +1,21 @@
 //! Commands that talk to a running node (`--node`) over its QUIC listener, with an
-//! admin client certificate: status, reconcile, online import and query.
+//! admin client certificate: status (and the federation tree below a hub), sync
+//! status, reconcile, diff, verify, stats, backup, drain, online import and query.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use credithub_node::admin::client::AdminClient;
-use credithub_node::admin::{AdminRequest, AdminResponse, NodeStatus};
+use credithub_node::admin::{
+    AdminRequest, AdminResponse, DiffReport, NodeStatus, PeerRound, ReconcileTarget, StatsReport,
+};
 use credithub_node::clock::now_millis;
-use credithub_node::link::session::SessionStats;
+use credithub_node::store::VerifyReport;
+use credithub_protocol::report::ChildReport;
 use credithub_protocol::Record;
 
-use crate::output::{print_json, table, Format};
+use crate::output::{print_json, spinner, table, Format};
 
 /// How to reach a running node.
 #[derive(Debug, Clone, Args)]
@@ -27,6 +31,16 @@ pub struct NodeArgs {
     pub client: String,
 }
 
+/// A stopped node's data directory, or a running node.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// A stopped node's data directory; when given, --node is not used.
+    #[arg(long, env = "CREDIT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
 impl NodeArgs {
     /// Runs `f` with a connection to the node, on a runtime of its own.
     pub fn with<T>(
@@ -36,7 +50,7 @@ impl NodeArgs {
         let address = self
             .node
             .as_deref()
-            .context("no node given: use --node HOST:PORT or set CREDIT_NODE")?;
+            .context("no node given: use --node HOST:PORT or set CREDIT_NODE (or --data-dir for a stopped node, where the command has one)")?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -56,6 +70,14 @@ impl NodeArgs {
             result
         })
     }
+
+    /// Sends one request, with a spinner saying `what` on a terminal.
+    fn call(&self, what: &str, req: AdminRequest) -> anyhow::Result<AdminResponse> {
+        let bar = spinner(what);
+        let answer = self.with(async |c| call(c, &req).await);
+        bar.finish_and_clear();
+        answer
+    }
 }
 
 async fn call(client: &AdminClient, req: &AdminRequest) -> anyhow::Result<AdminResponse> {
@@ -63,6 +85,10 @@ async fn call(client: &AdminClient, req: &AdminRequest) -> anyhow::Result<AdminR
         AdminResponse::Error(e) => bail!("{} refused: {e}", client.node().name),
         other => Ok(other),
     }
+}
+
+fn unexpected(answer: AdminResponse) -> anyhow::Error {
+    anyhow::anyhow!("the node gave an unexpected answer: {answer:?}")
 }
 
 fn ago(ms: u64) -> String {
@@ -74,28 +100,59 @@ fn ago(ms: u64) -> String {
     }
 }
 
-/// Runs `status`.
-pub fn status(args: &NodeArgs, format: Format) -> anyhow::Result<bool> {
-    let st: NodeStatus = args.with(async |c| match call(c, &AdminRequest::Status).await? {
+fn place(j: credithub_protocol::DivisionCode) -> String {
+    format!("{j} {}", j.name().unwrap_or(""))
+}
+
+fn status_of(args: &NodeArgs) -> anyhow::Result<NodeStatus> {
+    match args.call("status", AdminRequest::Status)? {
         AdminResponse::Status(s) => Ok(*s),
-        other => bail!("unexpected answer {other:?}"),
-    })?;
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Runs `status`; with `tree`, the federation below the node as it last reported
+/// itself, unreachable children marked (their last-known figures with `stale`).
+pub fn status(args: &NodeArgs, tree: bool, stale: bool, format: Format) -> anyhow::Result<bool> {
+    let st = status_of(args)?;
     match format {
         Format::Json => print_json(&st)?,
+        Format::Table if tree => print_tree(&st, stale),
         Format::Table => print_status(&st),
     }
     Ok(true)
 }
 
 fn print_status(st: &NodeStatus) {
+    let r = &st.report;
     say!(
-        "node {} ({}): {} record versions ({} tombstones), store root {}",
-        st.name,
-        st.jurisdiction,
-        st.records,
-        st.tombstones,
-        st.store_root
+        "node {} ({}), {}: {} record versions ({} tombstones), store root {}",
+        r.name,
+        place(r.jurisdiction),
+        st.health,
+        r.records,
+        r.tombstones,
+        r.store_root
     );
+    print_parent(st);
+    if r.children.is_empty() {
+        say!("children: none has synced since start");
+    } else {
+        print_children(&r.children);
+    }
+    let refused: Vec<String> = st.refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    say!(
+        "refused records: {}; refused connections: {}",
+        if refused.is_empty() {
+            "none".into()
+        } else {
+            refused.join(", ")
+        },
+        st.refused_connections
+    );
+}
+
+fn print_parent(st: &NodeStatus) {
     match &st.parent {
         None => say!("parent: none (national hub)"),
         Some(p) => {
@@ -123,76 +180,301 @@ fn print_status(st: &NodeStatus) {
             }
         }
     }
-    if st.children.is_empty() {
-        say!("children: none has synced since start");
-    } else {
-        let mut t = table(&[
-            "CHILD",
-            "JURISDICTION",
-            "LAST SESSION",
-            "RESULT",
-            "CAUGHT UP",
-            "SENT",
-            "RECEIVED",
-        ]);
-        for c in &st.children {
-            let (sent, received) = c
-                .last
-                .as_ref()
-                .map(|s| (s.records_sent, s.records_received))
-                .unwrap_or_default();
-            t.add_row(vec![
-                c.name.clone(),
-                c.jurisdiction.clone(),
-                ago(c.last_session_ms),
-                if c.ok {
-                    "ok".into()
-                } else {
-                    c.error.clone().unwrap_or_else(|| "failed".into())
-                },
-                if c.caught_up { "yes" } else { "no" }.into(),
-                sent.to_string(),
-                received.to_string(),
-            ]);
-        }
-        say!("{t}");
-    }
-    let refused: Vec<String> = st.refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
-    say!(
-        "refused records: {}; refused connections: {}",
-        if refused.is_empty() {
-            "none".into()
-        } else {
-            refused.join(", ")
-        },
-        st.refused_connections
-    );
 }
 
-/// Runs `reconcile`: one round with the parent now.
-pub fn reconcile(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Result<bool> {
-    if !yes {
-        bail!("reconcile moves records between the node and its parent: add --yes to go ahead");
+fn print_children(children: &[ChildReport]) {
+    let now = now_millis();
+    let mut t = table(&[
+        "CHILD",
+        "JURISDICTION",
+        "LINK",
+        "LAST SESSION",
+        "CAUGHT UP",
+        "BEHIND",
+        "ROOTS",
+        "RECORDS",
+    ]);
+    for c in children {
+        t.add_row(vec![
+            c.name.clone(),
+            place(c.jurisdiction),
+            link_state(c, now),
+            ago(c.last_session_ms),
+            if c.caught_up { "yes" } else { "no" }.into(),
+            behind(c),
+            roots(c),
+            c.report
+                .as_ref()
+                .map(|r| r.records.to_string())
+                .unwrap_or_default(),
+        ]);
     }
-    let stats: SessionStats =
-        args.with(async |c| match call(c, &AdminRequest::Reconcile).await? {
-            AdminResponse::Reconciled(s) => Ok(s),
-            other => bail!("unexpected answer {other:?}"),
-        })?;
+    say!("{t}");
+}
+
+fn link_state(c: &ChildReport, now: u64) -> String {
+    if c.is_unreachable(now) {
+        format!(
+            "UNREACHABLE ({} silent)",
+            ago(c.last_session_ms).trim_end_matches(" ago")
+        )
+    } else if c.ok {
+        "connected".into()
+    } else {
+        format!("failing: {}", c.error.clone().unwrap_or_default())
+    }
+}
+
+fn behind(c: &ChildReport) -> String {
+    match c.behind_records {
+        None => "?".into(),
+        Some(0) => "0".into(),
+        Some(n) if n > 0 => format!("{n} records"),
+        Some(n) => format!("{} ahead", -n),
+    }
+}
+
+fn roots(c: &ChildReport) -> String {
+    match c.roots_match {
+        None => "?".into(),
+        Some(true) => "match".into(),
+        Some(false) => "DIFFER".into(),
+    }
+}
+
+/// Prints a node and, indented, every node below it.
+fn print_tree(st: &NodeStatus, stale: bool) {
+    let r = &st.report;
+    say!(
+        "{} ({}) {}: {} records, root {}",
+        r.name,
+        place(r.jurisdiction),
+        st.health,
+        r.records,
+        r.store_root
+    );
+    print_parent(st);
+    let now = now_millis();
+    for c in &r.children {
+        print_branch(c, 1, now, stale);
+    }
+    if r.children.is_empty() {
+        say!("  (no child has synced since this node started)");
+    }
+}
+
+fn print_branch(c: &ChildReport, depth: usize, now: u64, stale: bool) {
+    let pad = "  ".repeat(depth);
+    let unreachable = c.is_unreachable(now);
+    let lag = ago(c.last_session_ms);
+    let head = format!("{pad}└ {} ({})", c.name, place(c.jurisdiction));
+    if unreachable && !stale {
+        say!("{head}: UNREACHABLE, last seen {lag} (--stale shows its last-known state)");
+        return;
+    }
+    let mark = if unreachable {
+        " [STALE: last-known state]"
+    } else {
+        ""
+    };
+    let Some(report) = &c.report else {
+        say!("{head}: {} {lag}; no report{mark}", link_state(c, now));
+        return;
+    };
+    say!(
+        "{head}: {}, {} caught up; last session {lag}; behind {}; roots {}; {} records{mark}",
+        if unreachable {
+            "UNREACHABLE".to_string()
+        } else {
+            link_state(c, now)
+        },
+        if c.caught_up { "" } else { "not" },
+        behind(c),
+        roots(c),
+        report.records
+    );
+    for g in &report.children {
+        print_branch(g, depth + 1, report.at_ms, stale);
+    }
+}
+
+/// Runs `sync status`: the parent link and the children's sessions.
+pub fn sync_status(args: &NodeArgs, format: Format) -> anyhow::Result<bool> {
+    let st = status_of(args)?;
     match format {
-        Format::Json => print_json(&stats)?,
-        Format::Table => say!(
-            "reconciled with the parent: {} messages ({} bytes), {} records sent, {} received ({} applied, {} refused), {} conflicts",
-            stats.sync_messages,
-            stats.sync_bytes,
-            stats.records_sent,
-            stats.records_received,
-            stats.applied,
-            stats.refused_total(),
-            stats.conflicts
-        ),
+        Format::Json => print_json(&serde_json::json!({
+            "parent": st.parent,
+            "children": st.report.children,
+            "sessions_running": st.sessions,
+        }))?,
+        Format::Table => {
+            print_parent(&st);
+            if let Some(last) = st.parent.as_ref().and_then(|p| p.last.as_ref()) {
+                say!(
+                    "  last round: {} messages ({} bytes), {} sent, {} received, {} applied, {} refused",
+                    last.sync_messages,
+                    last.sync_bytes,
+                    last.records_sent,
+                    last.records_received,
+                    last.applied,
+                    last.refused_total()
+                );
+            }
+            if !st.report.children.is_empty() {
+                print_children(&st.report.children);
+            }
+            say!("sessions running now: {}", st.sessions);
+        }
     }
-    Ok(stats.refused_total() == 0)
+    Ok(true)
+}
+
+/// Runs `reconcile`: with the parent, or have children reconcile with this node.
+pub fn reconcile(
+    args: &NodeArgs,
+    target: ReconcileTarget,
+    yes: bool,
+    format: Format,
+) -> anyhow::Result<bool> {
+    if !yes {
+        bail!("reconcile moves records between nodes: add --yes to go ahead");
+    }
+    let rounds: Vec<PeerRound> =
+        match args.call("reconciling", AdminRequest::Reconcile { target })? {
+            AdminResponse::Reconciled(r) => r,
+            other => return Err(unexpected(other)),
+        };
+    match format {
+        Format::Json => print_json(&rounds)?,
+        Format::Table => {
+            for r in &rounds {
+                match &r.result {
+                    Ok(s) => say!(
+                        "{}: reconciled; {} messages ({} bytes), {} records sent, {} received ({} applied, {} refused), {} conflicts",
+                        r.peer,
+                        s.sync_messages,
+                        s.sync_bytes,
+                        s.records_sent,
+                        s.records_received,
+                        s.applied,
+                        s.refused_total(),
+                        s.conflicts
+                    ),
+                    Err(e) => say!("{}: FAILED: {e}", r.peer),
+                }
+            }
+        }
+    }
+    if rounds.iter().any(|r| r.result.is_err()) {
+        bail!(
+            "{} of {} rounds failed",
+            rounds.iter().filter(|r| r.result.is_err()).count(),
+            rounds.len()
+        );
+    }
+    Ok(rounds
+        .iter()
+        .all(|r| r.result.as_ref().is_ok_and(|s| s.refused_total() == 0)))
+}
+
+/// Runs `diff`: the differences with the parent, nothing moved. Returns whether there
+/// were none.
+pub fn diff(args: &NodeArgs, limit: u32, format: Format) -> anyhow::Result<bool> {
+    let d: DiffReport =
+        match args.call("comparing with the parent", AdminRequest::Diff { limit })? {
+            AdminResponse::Diff(d) => d,
+            other => return Err(unexpected(other)),
+        };
+    let none =
+        d.parent_newer + d.node_newer + d.conflicts + d.parent_only_subtrees + d.node_only_subtrees
+            == 0;
+    match format {
+        Format::Json => print_json(&d)?,
+        Format::Table => {
+            say!(
+                "compared with {} in {} messages ({} bytes): {} newer or only at the parent, {} newer or only here, {} conflicts, {} subtrees only at the parent, {} subtrees only here ({} records)",
+                d.parent,
+                d.messages,
+                d.bytes,
+                d.parent_newer,
+                d.node_newer,
+                d.conflicts,
+                d.parent_only_subtrees,
+                d.node_only_subtrees,
+                d.node_only_records
+            );
+            if !d.listed.is_empty() {
+                let mut t = table(&["NEWER AT", "PARTITION", "RECORD"]);
+                for e in &d.listed {
+                    t.add_row(vec![e.side.clone(), e.partition.clone(), e.what.clone()]);
+                }
+                say!("{t}");
+            }
+        }
+    }
+    Ok(none)
+}
+
+/// Runs `verify` at a running node.
+pub fn verify(args: &NodeArgs) -> anyhow::Result<VerifyReport> {
+    match args.call("verifying (writes wait)", AdminRequest::Verify)? {
+        AdminResponse::Verified(json) => Ok(serde_json::from_str(&json)?),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Runs `stats` at a running node.
+pub fn stats(args: &NodeArgs) -> anyhow::Result<StatsReport> {
+    match args.call("stats", AdminRequest::Stats)? {
+        AdminResponse::Stats(s) => Ok(s),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Runs `backup`: a checkpoint under the node's data directory.
+pub fn backup(args: &NodeArgs, name: &str, yes: bool, format: Format) -> anyhow::Result<bool> {
+    if !yes {
+        bail!("backup writes a checkpoint into the node's data directory (writes wait meanwhile): add --yes to go ahead");
+    }
+    match args.call(
+        "backing up",
+        AdminRequest::Backup {
+            name: name.to_string(),
+        },
+    )? {
+        AdminResponse::BackedUp {
+            path,
+            bytes,
+            records,
+        } => {
+            match format {
+                Format::Json => print_json(&serde_json::json!({"path": path, "bytes": bytes, "records": records}))?,
+                Format::Table => say!("checkpoint of {records} record versions ({bytes} bytes) written to {path} on the node's machine"),
+            }
+            Ok(true)
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Runs `drain`.
+pub fn drain(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Result<bool> {
+    if !yes {
+        bail!("drain stops the node taking sync sessions until it restarts: add --yes to go ahead");
+    }
+    match args.call("draining", AdminRequest::Drain)? {
+        AdminResponse::Drained {
+            sessions,
+            waited_ms,
+        } => {
+            match format {
+                Format::Json => print_json(&serde_json::json!({"sessions": sessions, "waited_ms": waited_ms}))?,
+                Format::Table => say!("drained: {sessions} running session(s) ended in {:.1} s; health now reports not ready; stop the node when convenient", waited_ms as f64 / 1000.0),
+            }
+            Ok(true)
+        }
+        other => Err(unexpected(other)),
+    }
 }
 
 /// Runs `import --node`: uploads each file and imports it at the running node.

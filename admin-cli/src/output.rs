@@ -45,6 +45,18 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A spinner on stderr while waiting for a node, hidden when stderr is not a terminal.
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("{what}…"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// A short hex fingerprint of a digest cell, as operators compare roots.
 pub fn short_hash(bytes: &[u8]) -> String {
     bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()

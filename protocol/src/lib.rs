@@ -10,7 +10,8 @@
 //!   trie paths, shared by the store and the reconciliation;
 //! - [`date`]: calendar dates as source files write them;
 //! - [`sync`]: the sans-IO reconciliation of two digest indexes;
-//! - [`link`]: the frames of a parent–child sync session and what may cross it.
+//! - [`link`]: the frames of a parent–child sync session and what may cross it;
+//! - [`report`]: what a node tells its parent about itself and its children.
 
 pub mod codec;
 pub mod date;
@@ -18,6 +19,7 @@ pub mod digest;
 pub mod ids;
 pub mod link;
 pub mod record;
+pub mod report;
 pub mod sync;
 #[doc(hidden)]
 pub mod testing;

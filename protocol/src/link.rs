@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::{NodePath, PartitionId, Scope};
 use crate::ids::DivisionCode;
 use crate::record::{RecordId, RecordKey, RecordKind};
+use crate::report::NodeReport;
 use crate::sync::Message;
 
 /// The link protocol version (the ALPN names the major version; this the minor).
@@ -53,6 +54,10 @@ pub enum Frame {
         version: u16,
         /// The record kinds the child takes from above, whatever their origin.
         subscriptions: Vec<RecordKind>,
+        /// What the session is for.
+        mode: SessionMode,
+        /// The child's state (and its children's), for the parent's status tree.
+        report: Box<NodeReport>,
     },
     /// Parent → child: the session is open.
     Accepted {
@@ -77,11 +82,41 @@ pub enum Frame {
     WantDone,
     /// Record versions.
     Records(Vec<WireRecord>),
+    /// Parent → child, in a diff session: the parent's side of the outcome.
+    Diff(Box<DiffOutcome>),
+    /// Parent → child, on a stream the parent opens: reconcile with me now; the child
+    /// answers [`Frame::Done`] once its round is over (`records` = versions moved).
+    SyncNow,
     /// The sender has sent everything; `records` is how many versions in all.
     Done {
         /// Record versions sent in this session.
         records: u64,
     },
+}
+
+/// What a session does after reconciling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionMode {
+    /// Move the missing and newer record versions both ways.
+    Sync,
+    /// Move nothing: the parent sends its side of the outcome ([`Frame::Diff`]) so
+    /// that the child can list every difference.
+    Diff,
+}
+
+/// The parent's side of a reconciliation's outcome, in a [`SessionMode::Diff`] session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffOutcome {
+    /// Records the parent holds newer or alone.
+    pub parent_newer: Vec<(PartitionId, RecordId)>,
+    /// Records the child holds newer or alone.
+    pub child_newer: Vec<(PartitionId, RecordId)>,
+    /// Subtrees only the parent holds anything of.
+    pub parent_only: Vec<(PartitionId, NodePath)>,
+    /// Subtrees only the child holds anything of.
+    pub child_only: Vec<(PartitionId, NodePath)>,
+    /// Records held at the same version with different content.
+    pub conflicts: Vec<(PartitionId, RecordId)>,
 }
 
 /// Why a frame could not be read.
@@ -127,6 +162,8 @@ impl Frame {
             Frame::Want { .. } => "want",
             Frame::WantDone => "want-done",
             Frame::Records(_) => "records",
+            Frame::Diff(_) => "diff",
+            Frame::SyncNow => "sync-now",
             Frame::Done { .. } => "done",
         }
     }
@@ -305,6 +342,8 @@ mod tests {
         let f = Frame::Open {
             version: LINK_VERSION,
             subscriptions: vec![RecordKind::BLACK_LIST],
+            mode: SessionMode::Sync,
+            report: Box::default(),
         };
         assert_eq!(Frame::decode(&f.encode()), Ok(f));
         assert!(matches!(

@@ -92,7 +92,8 @@ fn operators_drive_running_nodes_with_credit_admin() {
     let stats: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     // The import itself triggers a round soon after; whichever came first moved the
     // 200 records, once.
-    let sent = stats["records_sent"].as_u64();
+    assert_eq!(stats[0]["peer"], cluster.nodes[0].address, "{stats}");
+    let sent = stats[0]["result"]["Ok"]["records_sent"].as_u64();
     assert!(sent == Some(0) || sent == Some(200), "{stats}");
 
     // Status shows the link as two facts, and the national hub holds the records.
@@ -101,7 +102,7 @@ fn operators_drive_running_nodes_with_credit_admin() {
     assert!(text(&o).contains("connected"), "{}", text(&o));
     let o = run(&certs, &node, &["--format", "json", "status"]);
     let st: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(st["records"], 200, "{st}");
+    assert_eq!(st["report"]["records"], 200, "{st}");
     assert_eq!(st["parent"]["connected"], true, "{st}");
     let national_certs = cluster.nodes[0].dir.join("certs");
     let o = run(
@@ -110,8 +111,9 @@ fn operators_drive_running_nodes_with_credit_admin() {
         &["--format", "json", "status"],
     );
     let st: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(st["records"], 200, "{st}");
-    assert_eq!(st["children"][0]["name"], "jiangsu", "{st}");
+    assert_eq!(st["report"]["records"], 200, "{st}");
+    assert_eq!(st["report"]["children"][0]["name"], "jiangsu", "{st}");
+    assert_eq!(st["report"]["children"][0]["roots_match"], true, "{st}");
     let o = run(
         &national_certs,
         &cluster.nodes[0].address,

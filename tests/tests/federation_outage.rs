@@ -58,7 +58,7 @@ fn a_province_serves_its_cities_while_the_national_hub_is_down() {
         for _ in 0..200 {
             let st = status(&jiangsu).await.expect("status");
             let parent = st.parent.clone().expect("has a parent");
-            if st.records == 1 && !parent.connected && parent.last_error.is_some() {
+            if st.report.records == 1 && !parent.connected && parent.last_error.is_some() {
                 reached = true;
                 break;
             }

@@ -11,7 +11,8 @@ use credithub_node::link::frame::{read_frame, write_frame};
 use credithub_node::link::open::open_as_child;
 use credithub_node::link::quic::{client_quic_config, connect};
 use credithub_protocol::codec::EncodedRecord;
-use credithub_protocol::link::{Frame, LinkScope, WireRecord};
+use credithub_protocol::link::{Frame, LinkScope, SessionMode, WireRecord};
+use credithub_protocol::report::NodeReport;
 use credithub_protocol::sync::{Limits, MemIndex, Reconciler};
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{DivisionCode, RecordKey, RecordKind, Version};
@@ -59,9 +60,16 @@ async fn try_session(ep: &quinn::Endpoint, addr: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
-    open_as_child(&mut send, &mut recv, code("320500"), &[])
-        .await
-        .map_err(|e| e.to_string())?;
+    open_as_child(
+        &mut send,
+        &mut recv,
+        code("320500"),
+        &[],
+        SessionMode::Sync,
+        NodeReport::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -77,9 +85,16 @@ async fn push_as_child(
         .await
         .expect("connects");
     let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-    let scope: LinkScope = open_as_child(&mut send, &mut recv, own, &[])
-        .await
-        .expect("accepted");
+    let scope: LinkScope = open_as_child(
+        &mut send,
+        &mut recv,
+        own,
+        &[],
+        SessionMode::Sync,
+        NodeReport::default(),
+    )
+    .await
+    .expect("accepted");
     let empty = MemIndex::new();
     let mut rec = Reconciler::new(&empty, |p| scope.covers(p), Limits::default());
     write_frame(&mut send, &Frame::Sync(rec.start().expect("start")))

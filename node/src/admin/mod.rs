@@ -6,7 +6,8 @@ pub mod client;
 
 use std::collections::BTreeMap;
 
-use credithub_protocol::{DivisionCode, Record, RecordBody, RecordKey, RecordKind};
+use credithub_protocol::report::NodeReport;
+use credithub_protocol::{DivisionCode, PartitionId, Record, RecordBody, RecordKey, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use crate::link::session::SessionStats;
@@ -19,8 +20,30 @@ pub const IMPORT_CHUNK: usize = 4 << 20;
 pub enum AdminRequest {
     /// The node's state: counts, roots, links.
     Status,
-    /// Reconcile with the parent now and wait for the result.
-    Reconcile,
+    /// Reconcile now and wait for the result: with the parent, or have one child or
+    /// all children reconcile with this node.
+    Reconcile {
+        /// With whom.
+        target: ReconcileTarget,
+    },
+    /// Compare with the parent and list the differences, moving nothing.
+    Diff {
+        /// Differences listed at most (all are counted).
+        limit: u32,
+    },
+    /// Recompute the digest and subject indexes from the records and compare (writes
+    /// wait meanwhile).
+    Verify,
+    /// Counts and roots per partition, and storage figures.
+    Stats,
+    /// Write a RocksDB checkpoint to `backups/<name>` under the data directory.
+    Backup {
+        /// The checkpoint's name (`a-z0-9-_.`).
+        name: String,
+    },
+    /// Stop taking sync sessions, report not-ready, and wait for running sessions to
+    /// end (before a maintenance stop).
+    Drain,
     /// Write record bodies originating at this node (new records, or new versions of
     /// records with the same natural key).
     Put {
@@ -71,8 +94,31 @@ pub enum AdminRequest {
 pub enum AdminResponse {
     /// See [`AdminRequest::Status`].
     Status(Box<NodeStatus>),
-    /// See [`AdminRequest::Reconcile`].
-    Reconciled(SessionStats),
+    /// See [`AdminRequest::Reconcile`]: one round per peer.
+    Reconciled(Vec<PeerRound>),
+    /// See [`AdminRequest::Diff`].
+    Diff(DiffReport),
+    /// See [`AdminRequest::Verify`]: the [`VerifyReport`](crate::store::VerifyReport) as JSON (its problems are an
+    /// internally tagged enum, which postcard cannot carry).
+    Verified(String),
+    /// See [`AdminRequest::Stats`].
+    Stats(StatsReport),
+    /// See [`AdminRequest::Backup`].
+    BackedUp {
+        /// Where the checkpoint is, on the node's machine.
+        path: String,
+        /// Its size in bytes (files hard-linked from the store count in full).
+        bytes: u64,
+        /// Record versions in it.
+        records: u64,
+    },
+    /// See [`AdminRequest::Drain`].
+    Drained {
+        /// Sessions that were running when draining began.
+        sessions: usize,
+        /// How long the wait took, in milliseconds.
+        waited_ms: u64,
+    },
     /// See [`AdminRequest::Put`] and [`AdminRequest::Delete`].
     Written {
         /// New records.
@@ -96,6 +142,81 @@ pub enum AdminResponse {
     Error(String),
 }
 
+/// With whom [`AdminRequest::Reconcile`] reconciles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReconcileTarget {
+    /// This node with its parent.
+    Parent,
+    /// One child (by name) with this node.
+    Child(String),
+    /// Every connected child with this node.
+    Children,
+}
+
+/// One reconciliation round with one peer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRound {
+    /// The peer's name (or address).
+    pub peer: String,
+    /// What the round did (for a child: versions moved), or why it failed.
+    pub result: Result<SessionStats, String>,
+}
+
+/// The differences between a node and its parent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DiffReport {
+    /// The parent's name.
+    pub parent: String,
+    /// Record versions the parent holds newer or alone.
+    pub parent_newer: u64,
+    /// Record versions this node holds newer or alone.
+    pub node_newer: u64,
+    /// Records at equal versions with different content.
+    pub conflicts: u64,
+    /// Subtrees only the parent holds anything of, with how many records this node
+    /// would receive (as counted by the parent's side when known, else 0).
+    pub parent_only_subtrees: u64,
+    /// Subtrees only this node holds anything of, with its record count there.
+    pub node_only_subtrees: u64,
+    /// Records below the subtrees only this node holds.
+    pub node_only_records: u64,
+    /// The first differences: (where, key or id, which side is newer).
+    pub listed: Vec<DiffEntry>,
+    /// Reconciliation messages and bytes it took.
+    pub messages: u32,
+    /// Bytes both ways.
+    pub bytes: u64,
+}
+
+/// One listed difference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffEntry {
+    /// `parent`, `node`, `conflict`, `parent-only subtree` or `node-only subtree`.
+    pub side: String,
+    /// The partition.
+    pub partition: String,
+    /// The record key (`ORIGIN:KIND:ID`), or the id or subtree where the key is not
+    /// known here.
+    pub what: String,
+}
+
+/// Figures of a node's store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// The jurisdiction.
+    pub jurisdiction: DivisionCode,
+    /// Live records.
+    pub live: u64,
+    /// Tombstones.
+    pub tombstones: u64,
+    /// Fingerprint of everything held.
+    pub store_root: String,
+    /// Each partition: its name, record versions and root fingerprint.
+    pub partitions: Vec<(PartitionId, i64, String)>,
+    /// RocksDB figures (bytes of SST files, of memtables, …).
+    pub storage: BTreeMap<String, u64>,
+}
+
 /// What a node holds of a filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holdings {
@@ -107,27 +228,21 @@ pub struct Holdings {
     pub sample: Vec<RecordKey>,
 }
 
-/// A node's state.
+/// A node's state, for admins.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NodeStatus {
-    /// The node's name (from its certificate).
-    pub name: String,
-    /// Its jurisdiction.
-    pub jurisdiction: String,
-    /// Record versions held (live and tombstones).
-    pub records: u64,
-    /// Of which tombstones.
-    pub tombstones: u64,
-    /// Fingerprint of everything held.
-    pub store_root: String,
-    /// The link to the parent, if the node has one.
+    /// Its figures and its children as it knows them (what it reports to its parent).
+    pub report: NodeReport,
+    /// The link to the parent in detail, if the node has one.
     pub parent: Option<LinkStatus>,
-    /// What each child did when it last synced.
-    pub children: Vec<ChildStatus>,
     /// Records refused from peers since start, by reason.
     pub refused: BTreeMap<String, u64>,
-    /// Connections refused since start (bad certificate role or jurisdiction).
+    /// Connections refused since start (certificate role or jurisdiction, handshakes).
     pub refused_connections: u64,
+    /// `starting`, `ready` or `draining`.
+    pub health: String,
+    /// Sync sessions running now.
+    pub sessions: usize,
 }
 
 /// The state of the link to the parent.
@@ -151,23 +266,4 @@ pub struct LinkStatus {
     pub failures: u64,
     /// What the last successful session did.
     pub last: Option<SessionStats>,
-}
-
-/// What a child did when it last synced with this node.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ChildStatus {
-    /// The child's name.
-    pub name: String,
-    /// Its jurisdiction (from its certificate).
-    pub jurisdiction: String,
-    /// When its last session ended (ms since the epoch).
-    pub last_session_ms: u64,
-    /// Whether that session succeeded.
-    pub ok: bool,
-    /// Whether that session found nothing to move.
-    pub caught_up: bool,
-    /// What it did.
-    pub last: Option<SessionStats>,
-    /// Its error, if it failed.
-    pub error: Option<String>,
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use credithub_node::daemon::config::{LogFormat, NodeConfig};
-use credithub_node::daemon::Node;
 
 /// The credithub node: stores its jurisdiction's records and keeps them in sync with
 /// its parent hub and its children over mutual-TLS QUIC.
@@ -45,10 +44,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        let node = Node::start(config)?;
-        node.run().await
-    });
+    let result = runtime.block_on(credithub_node::daemon::run(config));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -8,8 +8,16 @@ use std::time::Duration;
 use credithub_protocol::{DivisionCode, RecordKind};
 use serde::Deserialize;
 
-/// Environment variables of `credit-admin`, which are not node settings.
-const CLIENT_VARIABLES: [&str; 3] = ["CREDIT_NODE", "CREDIT_FORMAT", "CREDIT_CLIENT"];
+/// `CREDIT_*` variables that are not node settings: the configuration file's own
+/// (`--config`), and `credit-admin`'s. (`CREDIT_CERTS_DIR` and `CREDIT_DATA_DIR` mean
+/// the same for both.)
+const CLIENT_VARIABLES: [&str; 5] = [
+    "CREDIT_CONFIG",
+    "CREDIT_NODE",
+    "CREDIT_FORMAT",
+    "CREDIT_CLIENT",
+    "CREDIT_CA_KEY",
+];
 
 /// A configuration that cannot be used, naming the key and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,22 @@ struct RawConfig {
     sync: RawSync,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    listen: String,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            listen: "127.0.0.1:9400".into(),
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -160,6 +184,8 @@ pub struct NodeConfig {
     pub log_format: LogFormat,
     /// Log filter (`info`, `credithub_node=debug`, …).
     pub log_level: String,
+    /// The HTTP address of `/metrics` and `/health` (none when set to `off`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl NodeConfig {
@@ -271,7 +297,12 @@ impl NodeConfig {
                 ))
             }
         };
+        let metrics_listen = match raw.metrics.listen.trim() {
+            "" | "off" => None,
+            addr => Some(resolve(addr).map_err(|p| invalid("metrics.listen", p))?),
+        };
         Ok(NodeConfig {
+            metrics_listen,
             jurisdiction,
             data_dir: raw.data_dir,
             certs_dir: raw.certs_dir,

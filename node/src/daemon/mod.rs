@@ -4,25 +4,38 @@
 //! - [`config`]: the checked configuration;
 //! - [`upstream`]: the scheduler of reconciliations with the parent (periodic with
 //!   jitter, soon after local writes, on demand, with exponential backoff);
-//! - [`server`]: the listener: children's sync sessions and admin requests.
+//! - [`server`]: the listener: children's sync sessions and admin requests;
+//! - [`admin`]: the answers to admin requests;
+//! - [`metrics`], [`http`]: counters, `/metrics` and `/health`;
+//! - [`notify`]: systemd readiness notification.
 
+pub mod admin;
 pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod notify;
 pub mod server;
 pub mod upstream;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use anyhow::Context;
-use quinn::Endpoint;
+use credithub_protocol::link::LinkScope;
+use credithub_protocol::report::{ChildReport, LinkReport, NodeReport};
+use credithub_protocol::{Cell, PartitionId};
+use quinn::{Connection, Endpoint};
 use tokio::sync::Notify;
 
-use crate::admin::{ChildStatus, LinkStatus, NodeStatus};
+use crate::admin::{LinkStatus, NodeStatus};
 use crate::certs::{tls, Identity, Role, NODE_CERT};
+use crate::clock::now_millis;
 use crate::link::quic::node_endpoint;
-use crate::link::session::SessionStats;
 use crate::store::Store;
 use config::NodeConfig;
+use http::Health;
+use metrics::Metrics;
 
 /// A running node's shared state.
 pub struct Node {
@@ -38,21 +51,54 @@ pub struct Node {
     pub dirty: Notify,
     /// Serialises reconciliations with the parent (scheduled and on demand).
     pub upstream_round: tokio::sync::Mutex<()>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Starting, ready or draining.
+    pub health: Arc<Health>,
+    /// Sync sessions running now (both sides).
+    sessions: AtomicUsize,
+    /// Rounds the parent asked for, to the scheduler.
+    requests_tx: tokio::sync::mpsc::Sender<upstream::ParentRequest>,
+    requests_rx: Mutex<Option<tokio::sync::mpsc::Receiver<upstream::ParentRequest>>>,
+    started_ms: u64,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     parent: LinkStatus,
-    children: BTreeMap<String, ChildStatus>,
-    refused: BTreeMap<String, u64>,
-    refused_connections: u64,
+    children: BTreeMap<String, ChildEntry>,
+}
+
+/// What the node knows of one child.
+struct ChildEntry {
+    report: ChildReport,
+    scope: LinkScope,
+    conn: Option<Connection>,
+}
+
+/// Counts a running session for as long as it lives.
+pub struct SessionGuard<'a>(&'a Node);
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The sum of the cells of the partitions a scope covers, and its fingerprint.
+fn scope_sum(partitions: &[(PartitionId, Cell)], scope: &LinkScope) -> (i64, String) {
+    let mut sum = Cell::EMPTY;
+    for (_, c) in partitions.iter().filter(|(p, _)| scope.covers(p)) {
+        sum.add(c);
+    }
+    (sum.signed_count(), hex::encode(&sum.fingerprint()[..8]))
 }
 
 impl Node {
     /// Opens the store and binds the listener; fails with a message naming the
     /// certificate, directory or address at fault.
-    pub fn start(config: NodeConfig) -> anyhow::Result<Arc<Node>> {
+    pub fn start(config: NodeConfig, health: Arc<Health>) -> anyhow::Result<Arc<Node>> {
         let cert_file = config.certs_dir.join(NODE_CERT);
         let cert = std::fs::read(&cert_file)
             .with_context(|| format!("reading the node certificate {}", cert_file.display()))?;
@@ -77,8 +123,12 @@ impl Node {
         }
         let store = Store::open(&config.data_dir, Some(config.jurisdiction))
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        let endpoint = node_endpoint(&config.certs_dir, config.listen)
-            .with_context(|| format!("listening on {}", config.listen))?;
+        let endpoint = node_endpoint(&config.certs_dir, config.listen).with_context(|| {
+            format!(
+                "listening on {} (configuration key `listen`)",
+                config.listen
+            )
+        })?;
         let parent = LinkStatus {
             address: config
                 .parent
@@ -87,13 +137,20 @@ impl Node {
                 .unwrap_or_default(),
             ..LinkStatus::default()
         };
+        let (requests_tx, requests_rx) = tokio::sync::mpsc::channel(4);
         Ok(Arc::new(Node {
+            requests_tx,
+            requests_rx: Mutex::new(Some(requests_rx)),
             config,
             identity,
             store: Arc::new(store),
             endpoint,
             dirty: Notify::new(),
             upstream_round: tokio::sync::Mutex::new(()),
+            metrics: Metrics::default(),
+            health,
+            sessions: AtomicUsize::new(0),
+            started_ms: now_millis(),
             state: Mutex::new(State {
                 parent,
                 ..State::default()
@@ -105,36 +162,149 @@ impl Node {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts a session's refusals into the node's totals.
-    fn count_refusals(&self, stats: &SessionStats) {
-        let mut st = self.state();
-        for (reason, n) in &stats.refused {
-            *st.refused.entry(reason.clone()).or_default() += n;
+    /// Marks a session as running until the guard drops; `None` while draining.
+    pub fn session(&self) -> Option<SessionGuard<'_>> {
+        if self.health.is_draining() {
+            return None;
         }
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        Some(SessionGuard(self))
     }
 
-    /// Records a refused connection.
-    fn refused_connection(&self) {
-        self.state().refused_connections += 1;
+    /// Where the parent's round requests go.
+    pub fn parent_requests(&self) -> tokio::sync::mpsc::Sender<upstream::ParentRequest> {
+        self.requests_tx.clone()
     }
 
-    /// The node's status.
-    pub fn status(&self) -> anyhow::Result<NodeStatus> {
+    /// The scheduler's end of the parent's round requests (taken once).
+    fn take_parent_requests(&self) -> Option<tokio::sync::mpsc::Receiver<upstream::ParentRequest>> {
+        self.requests_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// Sessions running now.
+    pub fn running_sessions(&self) -> usize {
+        self.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Records what a child's session did (and what it reported).
+    fn child_session_ended(
+        &self,
+        scope: LinkScope,
+        mut report: ChildReport,
+        child: Option<NodeReport>,
+        conn: Option<Connection>,
+    ) {
+        let mut st = self.state();
+        let previous = st.children.remove(&report.name);
+        report.report = child
+            .map(Box::new)
+            .or_else(|| previous.as_ref().and_then(|p| p.report.report.clone()));
+        let conn = conn.or_else(|| previous.and_then(|p| p.conn));
+        st.children.insert(
+            report.name.clone(),
+            ChildEntry {
+                report,
+                scope,
+                conn,
+            },
+        );
+    }
+
+    /// The connections of the children named (all when `None`).
+    pub fn child_connections(&self, name: Option<&str>) -> Vec<(String, Option<Connection>)> {
+        self.state()
+            .children
+            .iter()
+            .filter(|(n, _)| name.is_none_or(|want| want == n.as_str()))
+            .map(|(n, e)| {
+                (
+                    n.clone(),
+                    e.conn.clone().filter(|c| c.close_reason().is_none()),
+                )
+            })
+            .collect()
+    }
+
+    /// Milliseconds since the last successful round with the parent (or since start),
+    /// and each child's last session time.
+    pub fn lags(&self) -> (Option<u64>, Vec<(String, u64)>) {
+        let st = self.state();
+        let parent = self.config.parent.as_ref().map(|_| {
+            now_millis().saturating_sub(st.parent.last_success_ms.unwrap_or(self.started_ms))
+        });
+        let children = st
+            .children
+            .values()
+            .map(|c| (c.report.name.clone(), c.report.last_session_ms))
+            .collect();
+        (parent, children)
+    }
+
+    /// This node's report: its figures, its parent link, and its children as it knows
+    /// them (with how far behind each is).
+    pub fn report(&self) -> anyhow::Result<NodeReport> {
         let (live, tombstones) = self
             .store
             .count(credithub_protocol::DivisionCode::NATIONAL, None)?;
         let root = self.store.store_root()?;
+        let partitions = self.store.partitions()?;
+        let own = LinkScope::new(
+            self.config.jurisdiction,
+            self.config.sync.subscriptions.iter().copied(),
+        );
+        let (scope_count, scope_root) = scope_sum(&partitions, &own);
         let st = self.state();
-        Ok(NodeStatus {
+        let children = st
+            .children
+            .values()
+            .map(|c| {
+                let mut r = c.report.clone();
+                if let Some(child) = &r.report {
+                    let (count, fingerprint) = scope_sum(&partitions, &c.scope);
+                    r.behind_records = Some(count - child.scope_count);
+                    r.roots_match = Some(fingerprint == child.scope_root);
+                }
+                r
+            })
+            .collect();
+        Ok(NodeReport {
             name: self.identity.name.clone(),
-            jurisdiction: self.config.jurisdiction.to_string(),
+            jurisdiction: self.config.jurisdiction,
             records: live + tombstones,
             tombstones,
             store_root: hex::encode(&root.fingerprint()[..8]),
-            parent: self.config.parent.as_ref().map(|_| st.parent.clone()),
-            children: st.children.values().cloned().collect(),
-            refused: st.refused.clone(),
-            refused_connections: st.refused_connections,
+            scope_count,
+            scope_root,
+            interval_ms: self.config.sync.interval.as_millis() as u64,
+            at_ms: now_millis(),
+            parent: self.config.parent.as_ref().map(|_| LinkReport {
+                connected: st.parent.connected,
+                caught_up: st.parent.caught_up,
+                last_success_ms: st.parent.last_success_ms,
+                last_error: st.parent.last_error.clone(),
+            }),
+            children,
+        })
+    }
+
+    /// The node's status, for admins.
+    pub fn status(&self) -> anyhow::Result<NodeStatus> {
+        let report = self.report()?;
+        let parent = self
+            .config
+            .parent
+            .as_ref()
+            .map(|_| self.state().parent.clone());
+        Ok(NodeStatus {
+            report,
+            parent,
+            refused: self.metrics.refused(),
+            refused_connections: self.metrics.refused_connections(),
+            health: self.health.as_str().to_string(),
+            sessions: self.running_sessions(),
         })
     }
 
@@ -156,6 +326,8 @@ impl Node {
             .then(|| tokio::spawn(upstream::run(self.clone())));
         shutdown_signal().await;
         tracing::info!("shutting down");
+        self.health.set_draining();
+        notify::send("STOPPING=1");
         if let Some(u) = upstream {
             u.abort();
         }
@@ -167,6 +339,40 @@ impl Node {
         tracing::info!("store flushed; stopped");
         Ok(())
     }
+}
+
+/// Starts a node from its configuration: the metrics and health endpoint first (so
+/// `/health?ready=1` answers 503 while the store opens), then the store and the
+/// listener, then readiness (and systemd's READY=1), then runs until a signal.
+pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let health = Arc::new(Health::default());
+    let cell: Arc<OnceLock<Arc<Node>>> = Arc::new(OnceLock::new());
+    let http = match config.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (configuration key `metrics.listen`)"))?;
+            tracing::info!(%addr, "metrics and health endpoint listening");
+            Some(tokio::spawn(http::serve(
+                listener,
+                cell.clone(),
+                health.clone(),
+            )))
+        }
+    };
+    let node = {
+        let health = health.clone();
+        tokio::task::spawn_blocking(move || Node::start(config, health)).await??
+    };
+    let _ = cell.set(node.clone());
+    health.set_ready();
+    notify::send("READY=1");
+    let result = node.run().await;
+    if let Some(h) = http {
+        h.abort();
+    }
+    result
 }
 
 async fn shutdown_signal() {

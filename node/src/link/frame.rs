@@ -92,6 +92,8 @@ mod tests {
         let f = Frame::Open {
             version: LINK_VERSION,
             subscriptions: vec![],
+            mode: credithub_protocol::link::SessionMode::Sync,
+            report: Box::default(),
         };
         write_frame(&mut a, &f).await.expect("write");
         let (got, _) = read_frame(&mut b).await.expect("read").expect("a frame");

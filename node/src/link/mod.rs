@@ -6,12 +6,14 @@
 //! - [`frame`]: length-prefixed frames on a stream.
 //! - [`session`]: one sync session (reconcile, then transfer), the I/O shell of
 //!   [`credithub_protocol::sync::Reconciler`].
-//! - [`open`]: the session's opening, on the child's and on the parent's side.
+//! - [`open`]: the session's opening, on the child's and on the parent's side;
+//! - `transfer`: the session's transfer phase (wants, then record frames both ways).
 
 pub mod frame;
 pub mod open;
 pub mod quic;
 pub mod session;
+mod transfer;
 
 use credithub_protocol::link::FrameError;
 use credithub_protocol::sync::SyncError;

@@ -1,8 +1,9 @@
 //! The opening of a sync session: the child names its subscriptions, the parent checks
 //! who the child is (from its certificate) and answers with its jurisdiction.
 
-use credithub_protocol::link::{Frame, LinkScope, LINK_VERSION};
+use credithub_protocol::link::{Frame, LinkScope, SessionMode, LINK_VERSION};
 use credithub_protocol::record::RecordKind;
+use credithub_protocol::report::{NodeReport, MAX_CHILDREN};
 use credithub_protocol::DivisionCode;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -24,13 +25,15 @@ async fn first_frame<R: AsyncRead + Unpin>(recv: &mut R) -> Result<Frame, LinkEr
         .ok_or_else(|| LinkError::Protocol("stream closed before the session opened".into()))
 }
 
-/// The child's side: opens a session and returns the link's scope, checking that the
-/// parent answering is `expected_parent`'s jurisdiction.
+/// The child's side: opens a session for `mode`, with the child's report, and returns
+/// the link's scope.
 pub async fn open_as_child<W, R>(
     send: &mut W,
     recv: &mut R,
     own: DivisionCode,
     subscriptions: &[RecordKind],
+    mode: SessionMode,
+    report: NodeReport,
 ) -> Result<LinkScope, LinkError>
 where
     W: AsyncWrite + Unpin,
@@ -41,6 +44,8 @@ where
         &Frame::Open {
             version: LINK_VERSION,
             subscriptions: subscriptions.to_vec(),
+            mode,
+            report: Box::new(report),
         },
     )
     .await?;
@@ -71,14 +76,26 @@ pub fn check_child(own: DivisionCode, peer: &Identity) -> Result<(), String> {
     Ok(())
 }
 
-/// The parent's side: reads the child's opening, checks it, answers, and returns the
-/// link's scope (the child's jurisdiction comes from its certificate).
+/// A session the parent accepted.
+#[derive(Debug)]
+pub struct Opened {
+    /// The link's scope (the child's jurisdiction from its certificate).
+    pub scope: LinkScope,
+    /// What the session is for.
+    pub mode: SessionMode,
+    /// What the child says about itself (its name and jurisdiction are overwritten
+    /// with its certificate's).
+    pub report: NodeReport,
+}
+
+/// The parent's side: reads the child's opening, checks it, answers, and returns what
+/// was opened.
 pub async fn accept_child<W, R>(
     send: &mut W,
     recv: &mut R,
     own: DivisionCode,
     peer: &Identity,
-) -> Result<LinkScope, LinkError>
+) -> Result<Opened, LinkError>
 where
     W: AsyncWrite + Unpin,
     R: AsyncRead + Unpin,
@@ -87,6 +104,8 @@ where
         Frame::Open {
             version,
             subscriptions,
+            mode,
+            report,
         } => {
             if version != LINK_VERSION {
                 Err(format!(
@@ -97,16 +116,27 @@ where
                     "{} subscriptions, at most {MAX_SUBSCRIPTIONS}",
                     subscriptions.len()
                 ))
+            } else if report.children.len() > MAX_CHILDREN {
+                Err(format!(
+                    "a report of {} children, at most {MAX_CHILDREN}",
+                    report.children.len()
+                ))
             } else {
-                check_child(own, peer).map(|()| subscriptions)
+                check_child(own, peer).map(|()| (subscriptions, mode, report))
             }
         }
         other => Err(format!("expected open, got {}", other.name())),
     };
     match checked {
-        Ok(subscriptions) => {
+        Ok((subscriptions, mode, mut report)) => {
             write_frame(send, &Frame::Accepted { jurisdiction: own }).await?;
-            Ok(LinkScope::new(peer.jurisdiction, subscriptions))
+            report.name.clone_from(&peer.name);
+            report.jurisdiction = peer.jurisdiction;
+            Ok(Opened {
+                scope: LinkScope::new(peer.jurisdiction, subscriptions),
+                mode,
+                report: *report,
+            })
         }
         Err(reason) => {
             // Best effort: the peer learns why before the stream closes.

@@ -6,6 +6,7 @@
 //! ([`write`]). The digest index is therefore never rebuilt in bulk and never lags
 //! behind the records; [`verify`] recomputes it from the records to prove it.
 
+pub mod backup;
 pub mod index;
 pub mod keys;
 pub mod merge;
@@ -19,12 +20,13 @@ use std::sync::Mutex;
 use credithub_protocol::DivisionCode;
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, DB};
 
+pub use backup::Restored;
 pub use index::{IndexError, LEAF_LEVEL, STORED_LEVELS};
 pub use verify::{VerifyProblem, VerifyReport};
 pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 
 /// The on-disk format of this build; a store written by another format is refused.
-pub const STORE_FORMAT: u32 = 1;
+pub const STORE_FORMAT: u32 = 2;
 
 const META_FORMAT: &[u8] = b"format";
 const META_JURISDICTION: &[u8] = b"jurisdiction";
@@ -74,6 +76,14 @@ pub enum StoreError {
     /// A request the store cannot serve as asked.
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// A file operation failed (backups and restores).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
 }
 
 /// The result type of store operations.

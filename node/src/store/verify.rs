@@ -12,7 +12,7 @@ use credithub_protocol::codec;
 use credithub_protocol::digest::{Cell, Digest, DigestItem, NodePath, PartitionId};
 use credithub_protocol::record::{RecordKey, KEY_LEN};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::index::STORED_LEVELS;
 use super::keys;
@@ -22,7 +22,7 @@ use super::{Result, Store};
 const MAX_LISTED: usize = 1000;
 
 /// One difference between what the records say and what the indexes hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "problem", rename_all = "kebab-case")]
 pub enum VerifyProblem {
     /// A record does not decode, or its digest does not match its content.
@@ -98,7 +98,7 @@ impl fmt::Display for VerifyProblem {
 }
 
 /// What `verify` found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// Record versions checked (live and tombstones).
     pub records: u64,
@@ -158,6 +158,13 @@ impl Expected {
 }
 
 impl Store {
+    /// [`verify`](Self::verify) on a store that is being written: writes wait until
+    /// it is done, so that records and indexes are compared at one point in time.
+    pub fn verify_online(&self, progress: impl FnMut(u64)) -> Result<VerifyReport> {
+        let _writes_wait = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.verify(progress)
+    }
+
     /// Recomputes the digest and subject indexes from the records and compares them
     /// with what is stored. `progress` is called with the number of records checked.
     pub fn verify(&self, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {

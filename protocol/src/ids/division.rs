@@ -48,6 +48,13 @@ pub enum DivisionStatus {
     Unlisted,
 }
 
+/// The national jurisdiction (the code that contains every other).
+impl Default for DivisionCode {
+    fn default() -> Self {
+        DivisionCode::NATIONAL
+    }
+}
+
 impl DivisionCode {
     /// The national jurisdiction, `000000`.
     pub const NATIONAL: DivisionCode = DivisionCode(0);

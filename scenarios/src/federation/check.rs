@@ -46,10 +46,10 @@ pub async fn check(cluster: &Cluster, clients: &[AdminClient]) -> anyhow::Result
     let mut out = Vec::new();
     let st = status(national).await?;
     out.push(NodeCheck {
-        name: st.name,
-        jurisdiction: st.jurisdiction,
-        held: st.records,
-        expected: st.records,
+        name: st.report.name,
+        jurisdiction: st.report.jurisdiction.to_string(),
+        held: st.report.records,
+        expected: st.report.records,
         digest_match: true,
         up_match: true,
         sampled: (0, 0),
@@ -68,16 +68,16 @@ pub async fn check(cluster: &Cluster, clients: &[AdminClient]) -> anyhow::Result
             }
         }
         out.push(NodeCheck {
-            name: st.name,
-            jurisdiction: st.jurisdiction,
-            held: st.records,
+            name: st.report.name,
+            jurisdiction: st.report.jurisdiction.to_string(),
+            held: st.report.records,
             expected: want.count,
             digest_match: want
                 == credithub_node::admin::Holdings {
                     sample: want.sample.clone(),
                     ..have.clone()
                 }
-                && have.count == st.records,
+                && have.count == st.report.records,
             up_match: up_national.count == up_local.count
                 && up_national.fingerprint == up_local.fingerprint,
             sampled: (want.sample.len(), matched),

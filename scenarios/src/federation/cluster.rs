@@ -32,6 +32,8 @@ pub struct RunningNode {
     pub dir: PathBuf,
     /// Its QUIC address.
     pub address: String,
+    /// Its metrics and health address (HTTP).
+    pub metrics: String,
     process: Option<Child>,
 }
 
@@ -48,6 +50,11 @@ pub struct Cluster {
 
 fn free_port() -> anyhow::Result<u16> {
     let s = std::net::UdpSocket::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(s.local_addr()?.port())
+}
+
+fn free_tcp_port() -> anyhow::Result<u16> {
+    let s = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(s.local_addr()?.port())
 }
 
@@ -116,10 +123,12 @@ impl Cluster {
                 false,
             )?;
             let address = format!("127.0.0.1:{}", free_port()?);
+            let metrics = format!("127.0.0.1:{}", free_tcp_port()?);
             nodes.push(RunningNode {
                 spec,
                 dir,
                 address,
+                metrics,
                 process: None,
             });
         }
@@ -136,11 +145,12 @@ impl Cluster {
             let n = &nodes[i];
             let toml = format!(
                 "jurisdiction = \"{}\"\ndata_dir = \"data\"\ncerts_dir = \"certs\"\nlisten = \"{}\"\n{parent}\
-                 [sync]\ninterval_secs = {}\ndebounce_ms = 100\nbackoff_max_secs = 2\nsubscriptions = [{}]\n",
+                 [sync]\ninterval_secs = {}\ndebounce_ms = 100\nbackoff_max_secs = 2\nsubscriptions = [{}]\n[metrics]\nlisten = \"{}\"\n",
                 n.spec.jurisdiction,
                 n.address,
                 interval.as_secs_f64(),
-                kinds.join(", ")
+                kinds.join(", "),
+                n.metrics
             );
             std::fs::write(n.dir.join("node.toml"), toml)?;
         }

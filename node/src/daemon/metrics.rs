@@ -1,0 +1,267 @@
+//! The node's counters and their Prometheus text exposition.
+//!
+//! Counters are kept here as the node works (sync rounds by peer and result, bytes by
+//! peer and direction, refused records by reason, refused connections); gauges are
+//! read when scraped (records by origin and kind from the digest roots, parent lag,
+//! RocksDB sizes and compaction state), so a scrape costs a handful of reads.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use credithub_protocol::Scope;
+
+use super::Node;
+use crate::clock::now_millis;
+use crate::link::session::SessionStats;
+
+/// Counters of a running node.
+#[derive(Default)]
+pub struct Metrics {
+    rounds: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
+    bytes: Mutex<BTreeMap<(String, &'static str), u64>>,
+    records_moved: Mutex<BTreeMap<(String, &'static str), u64>>,
+    refused: Mutex<BTreeMap<String, u64>>,
+    refused_connections: AtomicU64,
+}
+
+fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    *m.entry(key).or_default() += by;
+}
+
+impl Metrics {
+    /// Counts one sync round with `peer` (`with` is "parent" or "child").
+    pub fn round(&self, peer: &str, with: &'static str, result: Result<&SessionStats, ()>) {
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        bump(&self.rounds, (peer.to_string(), with, outcome), 1);
+        if let Ok(s) = result {
+            bump(&self.bytes, (peer.to_string(), "sent"), s.bytes_sent);
+            bump(
+                &self.bytes,
+                (peer.to_string(), "received"),
+                s.bytes_received,
+            );
+            bump(
+                &self.records_moved,
+                (peer.to_string(), "sent"),
+                s.records_sent,
+            );
+            bump(
+                &self.records_moved,
+                (peer.to_string(), "received"),
+                s.records_received,
+            );
+            for (reason, n) in &s.refused {
+                bump(&self.refused, reason.clone(), *n);
+            }
+        }
+    }
+
+    /// Counts a refused connection.
+    pub fn refused_connection(&self) {
+        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Refused records so far, by reason.
+    pub fn refused(&self) -> BTreeMap<String, u64> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Refused connections so far.
+    pub fn refused_connections(&self) -> u64 {
+        self.refused_connections.load(Ordering::Relaxed)
+    }
+}
+
+/// Escapes a label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// RocksDB properties exported as gauges: (property, metric suffix, help).
+const DB_PROPERTIES: [(&str, &str, &str); 6] = [
+    (
+        "rocksdb.total-sst-files-size",
+        "sst_bytes",
+        "Bytes of SST files",
+    ),
+    (
+        "rocksdb.estimate-live-data-size",
+        "live_data_bytes",
+        "Estimated bytes of live data",
+    ),
+    (
+        "rocksdb.cur-size-all-mem-tables",
+        "memtable_bytes",
+        "Bytes in memtables",
+    ),
+    (
+        "rocksdb.estimate-pending-compaction-bytes",
+        "pending_compaction_bytes",
+        "Bytes compaction still has to rewrite",
+    ),
+    (
+        "rocksdb.num-running-compactions",
+        "running_compactions",
+        "Compactions running now",
+    ),
+    (
+        "rocksdb.compaction-pending",
+        "compaction_pending",
+        "1 when a compaction is pending",
+    ),
+];
+
+/// The Prometheus text of a node's metrics.
+pub fn render(node: &Node) -> String {
+    let mut out = String::new();
+    let m = &node.metrics;
+    let j = node.config.jurisdiction;
+
+    family(
+        &mut out,
+        "credithub_records",
+        "gauge",
+        "Record versions held, by origin and kind (from the digest roots)",
+    );
+    if let Ok(partitions) = node.store.partitions() {
+        for (p, cell) in partitions {
+            if let Scope::Origin(origin) = p.scope {
+                let _ = writeln!(
+                    out,
+                    "credithub_records{{origin=\"{origin}\",kind=\"{}\"}} {}",
+                    label(&p.kind.name()),
+                    cell.signed_count()
+                );
+            }
+        }
+    }
+
+    family(
+        &mut out,
+        "credithub_sync_rounds_total",
+        "counter",
+        "Sync rounds, by peer, side of the peer and result",
+    );
+    for ((peer, with, result), n) in m.rounds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let _ = writeln!(
+            out,
+            "credithub_sync_rounds_total{{peer=\"{}\",with=\"{with}\",result=\"{result}\"}} {n}",
+            label(peer)
+        );
+    }
+    family(
+        &mut out,
+        "credithub_sync_bytes_total",
+        "counter",
+        "Bytes of sync sessions, by peer and direction",
+    );
+    for ((peer, dir), n) in m.bytes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let _ = writeln!(
+            out,
+            "credithub_sync_bytes_total{{peer=\"{}\",direction=\"{dir}\"}} {n}",
+            label(peer)
+        );
+    }
+    family(
+        &mut out,
+        "credithub_sync_records_total",
+        "counter",
+        "Record versions moved by sync sessions, by peer and direction",
+    );
+    for ((peer, dir), n) in m
+        .records_moved
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        let _ = writeln!(
+            out,
+            "credithub_sync_records_total{{peer=\"{}\",direction=\"{dir}\"}} {n}",
+            label(peer)
+        );
+    }
+    family(
+        &mut out,
+        "credithub_refused_records_total",
+        "counter",
+        "Records refused from peers, by reason",
+    );
+    for (reason, n) in m.refused().iter() {
+        let _ = writeln!(
+            out,
+            "credithub_refused_records_total{{reason=\"{}\"}} {n}",
+            label(reason)
+        );
+    }
+    family(
+        &mut out,
+        "credithub_refused_connections_total",
+        "counter",
+        "Connections refused (certificate role or jurisdiction, failed handshakes)",
+    );
+    let _ = writeln!(
+        out,
+        "credithub_refused_connections_total {}",
+        m.refused_connections()
+    );
+
+    let now = now_millis();
+    let (parent, children) = node.lags();
+    family(
+        &mut out,
+        "credithub_parent_lag_seconds",
+        "gauge",
+        "Seconds since the last successful round with the parent (since start if none)",
+    );
+    if let Some(lag) = parent {
+        let _ = writeln!(
+            out,
+            "credithub_parent_lag_seconds {:.3}",
+            lag as f64 / 1000.0
+        );
+    }
+    family(
+        &mut out,
+        "credithub_child_lag_seconds",
+        "gauge",
+        "Seconds since each child's last session",
+    );
+    for (name, last) in children {
+        let _ = writeln!(
+            out,
+            "credithub_child_lag_seconds{{child=\"{}\"}} {:.3}",
+            label(&name),
+            now.saturating_sub(last) as f64 / 1000.0
+        );
+    }
+
+    for (property, suffix, help) in DB_PROPERTIES {
+        let name = format!("credithub_rocksdb_{suffix}");
+        family(&mut out, &name, "gauge", help);
+        if let Ok(Some(v)) = node.store.db().property_int_value(property) {
+            let _ = writeln!(out, "{name} {v}");
+        }
+    }
+    family(
+        &mut out,
+        "credithub_ready",
+        "gauge",
+        "1 when the node is ready (store open, listener bound, not draining)",
+    );
+    let _ = writeln!(out, "credithub_ready {}", u8::from(node.health.is_ready()));
+    let _ = writeln!(out, "# jurisdiction {j}");
+    out
+}
