@@ -283,6 +283,18 @@ fn diff_verify_stats_backup_restore_drain_and_metrics() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // A hub has its children reconcile with it.
+    let r = json(&admin(
+        &ndir,
+        &naddr,
+        &["--format", "json", "reconcile", "--children", "--yes"],
+    ));
+    assert_eq!(r[0]["peer"], "jiangsu", "{r}");
+    assert!(r[0]["result"]["Ok"].is_object(), "{r}");
+    let o = admin(&ndir, &naddr, &["reconcile", "--child", "suzhou", "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("no child named suzhou"), "{}", text(&o));
+
     // Metrics during sync, and health.
     let (code, metrics) = get(&jmetrics, "/metrics");
     assert_eq!(code, 200);
