@@ -85,8 +85,12 @@ struct CreateNodeArgs {
 enum ClientRole {
     /// An operator administering nodes of the jurisdiction.
     Admin,
-    /// An application querying records of the jurisdiction.
+    /// A government system querying shared records of the jurisdiction.
     Client,
+    /// A public portal: published records only.
+    Public,
+    /// An auditor: all records held, personal numbers in full, the audit log.
+    Auditor,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +186,8 @@ pub fn run(args: &CertArgs, format: Format) -> anyhow::Result<()> {
             let role = match a.role {
                 ClientRole::Admin => Role::Admin,
                 ClientRole::Client => Role::Client,
+                ClientRole::Public => Role::Public,
+                ClientRole::Auditor => Role::Auditor,
             };
             let jurisdiction = jurisdiction(&a.jurisdiction)?;
             let created = certs::create_client(

@@ -18,6 +18,8 @@ mod cert;
 mod offline;
 mod online;
 mod output;
+mod reads;
+mod records;
 mod validate;
 
 use std::process::ExitCode;
@@ -64,8 +66,21 @@ enum Command {
     /// Recompute the digest and subject indexes from the records and report
     /// mismatches (--node, or --data-dir when stopped).
     Verify(online::Target),
-    /// Every record a node holds about a subject (--node, or --data-dir when stopped).
-    Query(offline::QueryArgs),
+    /// Every record a node holds about a subject that you may see, with each
+    /// origin's freshness (--node, or --data-dir when stopped).
+    Query(reads::QueryArgs),
+    /// Which joint reward and punishment measures apply to a subject today.
+    Check(reads::CheckArgs),
+    /// A subject's credit report (text, or --format json).
+    Report(reads::ReportArgs),
+    /// Records by origin and kind, and reporting timeliness per origin.
+    Timeliness(online::NodeArgs),
+    /// The life of a record: objections, decisions, withdrawal, credit repair.
+    #[command(subcommand)]
+    Record(records::RecordCommand),
+    /// The audit log of queries about natural persons.
+    #[command(subcommand)]
+    Audit(records::AuditCommand),
     /// Record counts and digest roots per partition (--node, or --data-dir when stopped).
     Stats(online::Target),
     /// Write a checkpoint of a running node's store under its data directory.
@@ -168,7 +183,12 @@ fn main() -> ExitCode {
         Command::Diff(a) => online::diff(&a.node, a.limit, cli.format).map(|_| 0),
         Command::Import(args) => offline::import(args, cli.format).map(partial),
         Command::Verify(t) => offline::verify(t, cli.format).map(ok),
-        Command::Query(args) => offline::query(args, cli.format).map(|_| 0),
+        Command::Query(args) => reads::run_query(args, cli.format).map(|_| 0),
+        Command::Check(args) => reads::run_check(args, cli.format).map(|_| 0),
+        Command::Report(args) => reads::run_report(args, cli.format).map(|_| 0),
+        Command::Timeliness(node) => reads::run_timeliness(node, cli.format).map(|_| 0),
+        Command::Record(cmd) => records::run(cmd, cli.format).map(ok),
+        Command::Audit(cmd) => records::audit(cmd, cli.format).map(ok),
         Command::Stats(t) => offline::stats(t, cli.format).map(|_| 0),
         Command::Backup(a) => online::backup(&a.node, &a.name, a.yes, cli.format).map(ok),
         Command::Restore(a) => offline::restore(a, cli.format).map(ok),

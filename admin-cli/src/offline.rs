@@ -8,8 +8,6 @@ use anyhow::Context;
 use clap::Args;
 use credithub_node::ingest::{self, ImportSummary};
 use credithub_node::Store;
-use credithub_protocol::ids::{SubjectId, SubjectKind};
-use credithub_protocol::record::{Details, Record};
 use credithub_protocol::{DivisionCode, Scope};
 use serde::Serialize;
 
@@ -204,118 +202,6 @@ pub fn restore(args: &RestoreArgs, format: Format) -> anyhow::Result<bool> {
                 say!("the store it replaced was moved to {}", old.display());
             }
             say!("start the node: it reconciles with its parent and children, and what they hold newer comes back (except this node's own records written after the checkpoint)");
-        }
-    }
-    Ok(true)
-}
-
-/// Arguments of `query`.
-#[derive(Debug, Args)]
-pub struct QueryArgs {
-    #[command(flatten)]
-    target: Target,
-    /// The subject's USCC, resident identity number, registration number or organisation code.
-    #[arg(long)]
-    subject: String,
-}
-
-/// One record as `query` shows it: personal identifiers masked.
-#[derive(Debug, Serialize)]
-struct RecordView {
-    key: String,
-    kind: String,
-    origin: String,
-    version: u64,
-    subject: String,
-    subject_id: String,
-    authority: String,
-    decision_no: String,
-    decision_date: String,
-    severity: String,
-    status: String,
-    summary: String,
-}
-
-fn view(r: &Record) -> Option<RecordView> {
-    let b = r.body.as_ref()?;
-    let summary = match &b.details {
-        Details::Penalty(p) => p.content.clone(),
-        Details::Licence(l) => l.content.clone(),
-        Details::ListEntry(l) => format!("{}: {}", l.list_name, l.reason),
-        Details::DishonestDebtor(d) => format!("{} {}", d.court, d.case_no),
-        Details::Other => String::new(),
-    };
-    let subject = match b.subject.kind {
-        // Names of natural persons are personal data too: keep the surname only.
-        SubjectKind::NaturalPerson => {
-            let mut chars = b.subject.name.chars();
-            format!("{}**", chars.next().unwrap_or('*'))
-        }
-        _ => b.subject.name.clone(),
-    };
-    Some(RecordView {
-        key: r.key.to_string(),
-        kind: r.key.kind.name(),
-        origin: r.key.origin.to_string(),
-        version: r.version.0,
-        subject,
-        subject_id: b.subject.id.to_string(),
-        authority: b.authority.name.clone(),
-        decision_no: b.decision_no.clone(),
-        decision_date: b.decision_date.to_string(),
-        severity: format!("{:?}", b.severity),
-        status: format!("{:?}", b.status),
-        summary,
-    })
-}
-
-/// Runs `query --subject` on a stopped node's store.
-pub fn query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
-    let subject = SubjectId::parse(&args.subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
-    let (holder, records) = match &args.target.data_dir {
-        Some(data_dir) => {
-            let store = open_dir(data_dir, None)?;
-            let j = store.jurisdiction();
-            (
-                format!("{j} ({})", j.name().unwrap_or("")),
-                store.by_subject(&subject)?,
-            )
-        }
-        None => online::query(&args.target.node, &args.subject)?,
-    };
-    let views: Vec<RecordView> = records.iter().filter_map(view).collect();
-    match format {
-        Format::Json => print_json(&views)?,
-        Format::Table => {
-            say!(
-                "{} record(s) about {} held by {}:",
-                views.len(),
-                subject,
-                holder
-            );
-            let mut t = table(&[
-                "KIND",
-                "ORIGIN",
-                "AUTHORITY",
-                "DECISION",
-                "DATE",
-                "SEVERITY",
-                "STATUS",
-                "CONTENT",
-            ]);
-            for v in &views {
-                t.add_row(vec![
-                    &v.kind,
-                    &v.origin,
-                    &v.authority,
-                    &v.decision_no,
-                    &v.decision_date,
-                    &v.severity,
-                    &v.status,
-                    &v.summary,
-                ]);
-            }
-            say!("{t}");
         }
     }
     Ok(true)

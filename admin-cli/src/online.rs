@@ -13,7 +13,6 @@ use credithub_node::admin::{
 use credithub_node::clock::now_millis;
 use credithub_node::store::VerifyReport;
 use credithub_protocol::report::ChildReport;
-use credithub_protocol::Record;
 
 use crate::output::{print_json, spinner, table, Format};
 
@@ -543,19 +542,4 @@ pub fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyhow::Res
         }
     }
     Ok(summaries.iter().all(|s| rejected(s) == 0))
-}
-
-/// Every record about a subject held by the running node.
-pub fn query(args: &NodeArgs, subject: &str) -> anyhow::Result<(String, Vec<Record>)> {
-    args.with(async |c| {
-        let req = AdminRequest::Query {
-            subject: subject.to_string(),
-        };
-        match call(c, &req).await? {
-            AdminResponse::Records(r) => {
-                Ok((format!("{} ({})", c.node().name, c.node().jurisdiction), r))
-            }
-            other => bail!("unexpected answer {other:?}"),
-        }
-    })
 }

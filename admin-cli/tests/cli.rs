@@ -212,7 +212,8 @@ fn import_reports_rejects_is_idempotent_and_verifies_clean() {
         "91320583MA1MXQ7K8J",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let records = json(&out);
+    let answer = json(&out);
+    let records = &answer["records"];
     assert!(!records.as_array().unwrap().is_empty());
     assert!(records
         .as_array()
@@ -229,6 +230,16 @@ fn import_reports_rejects_is_idempotent_and_verifies_clean() {
         data,
         "--subject",
         "11010519491231002X",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a purpose is required");
+    let out = admin(&[
+        "query",
+        "--data-dir",
+        data,
+        "--subject",
+        "11010519491231002X",
+        "--purpose",
+        "复核",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod import;
 pub mod ingest;
 pub mod link;
+pub mod query;
 
 pub mod store;
 pub mod sync;

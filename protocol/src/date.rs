@@ -131,6 +131,37 @@ impl Date {
         Self::from_days_since_epoch(self.days_since_epoch() + n)
     }
 
+    /// The date `n` calendar months later, the day clamped to the month's length
+    /// (2024-01-31 + 1 month = 2024-02-29), if in range.
+    pub fn add_months(self, n: u32) -> Option<Self> {
+        let months = u32::from(self.month) - 1 + n;
+        let year = u16::try_from(u32::from(self.year) + months / 12).ok()?;
+        let month = (months % 12) as u8 + 1;
+        if !(1800..=2200).contains(&year) {
+            return None;
+        }
+        let day = self.day.min(days_in_month(year, month));
+        Date::new(year, month, day)
+    }
+
+    /// The date of a moment given in milliseconds since the Unix epoch (UTC+8, the
+    /// platform's time zone), if in range.
+    pub fn from_millis(ms: u64) -> Option<Self> {
+        const CST_OFFSET_MS: u64 = 8 * 3600 * 1000;
+        let days = (ms + CST_OFFSET_MS) / 86_400_000;
+        Self::from_days_since_epoch(i32::try_from(days).ok()?)
+    }
+
+    /// Working days (Monday to Friday) after `self` up to and including `later`; 0 if
+    /// `later` is not after `self`. Public holidays are not known here.
+    pub fn working_days_until(self, later: Date) -> u32 {
+        let (a, b) = (self.days_since_epoch(), later.days_since_epoch());
+        if b <= a {
+            return 0;
+        }
+        (a + 1..=b).filter(|d| (d + 3).rem_euclid(7) < 5).count() as u32
+    }
+
     /// Monday = 0 … Sunday = 6.
     pub fn weekday(self) -> u8 {
         // 1970-01-01 was a Thursday (3).

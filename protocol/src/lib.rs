@@ -17,6 +17,7 @@ pub mod codec;
 pub mod date;
 pub mod digest;
 pub mod ids;
+pub mod lifecycle;
 pub mod link;
 pub mod record;
 pub mod report;

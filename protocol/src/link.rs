@@ -87,6 +87,13 @@ pub enum Frame {
     /// Parent → child, on a stream the parent opens: reconcile with me now; the child
     /// answers [`Frame::Done`] once its round is over (`records` = versions moved).
     SyncNow,
+    /// Parent → child, on a stream the parent opens: send me what you hold about this
+    /// subject from your jurisdiction, now (a `--fresh` query). The child answers with
+    /// [`Frame::Records`] and [`Frame::Done`].
+    SubjectQuery {
+        /// The subject's identifier.
+        subject: String,
+    },
     /// The sender has sent everything; `records` is how many versions in all.
     Done {
         /// Record versions sent in this session.
@@ -164,6 +171,7 @@ impl Frame {
             Frame::Records(_) => "records",
             Frame::Diff(_) => "diff",
             Frame::SyncNow => "sync-now",
+            Frame::SubjectQuery { .. } => "subject-query",
             Frame::Done { .. } => "done",
         }
     }
@@ -240,11 +248,14 @@ pub struct LinkScope {
 
 impl LinkScope {
     /// The scope of a link to a child of jurisdiction `child` (taken from its
-    /// certificate) subscribing to `subscriptions`.
+    /// certificate) subscribing to `subscriptions`. Objections are always subscribed:
+    /// every node must see them, wherever the disputed record is held.
     pub fn new(child: DivisionCode, subscriptions: impl IntoIterator<Item = RecordKind>) -> Self {
+        let mut subscriptions: BTreeSet<RecordKind> = subscriptions.into_iter().collect();
+        subscriptions.insert(RecordKind::OBJECTION);
         LinkScope {
             child,
-            subscriptions: subscriptions.into_iter().collect(),
+            subscriptions,
         }
     }
 

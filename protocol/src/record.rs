@@ -31,13 +31,16 @@ impl RecordKind {
     pub const BLACK_LIST: RecordKind = RecordKind(4);
     /// Dishonest judgment debtor (失信被执行人).
     pub const DISHONEST_DEBTOR: RecordKind = RecordKind(5);
+    /// An objection (异议) a subject filed against another record, at any node.
+    pub const OBJECTION: RecordKind = RecordKind(6);
     /// The kinds with typed details, in code order.
-    pub const BUILT_IN: [RecordKind; 5] = [
+    pub const BUILT_IN: [RecordKind; 6] = [
         Self::LICENCE,
         Self::PENALTY,
         Self::RED_LIST,
         Self::BLACK_LIST,
         Self::DISHONEST_DEBTOR,
+        Self::OBJECTION,
     ];
 
     /// An additional kind; its code must be at least 100.
@@ -45,9 +48,9 @@ impl RecordKind {
         (code >= 100).then_some(RecordKind(code))
     }
 
-    /// Rebuilds a kind from its code, refusing codes that name nothing (0, 6-99).
+    /// Rebuilds a kind from its code, refusing codes that name nothing (0, 7-99).
     pub fn from_code(code: u16) -> Option<RecordKind> {
-        (matches!(code, 1..=5) || code >= 100).then_some(RecordKind(code))
+        (matches!(code, 1..=6) || code >= 100).then_some(RecordKind(code))
     }
 
     /// The numeric code.
@@ -64,6 +67,7 @@ impl RecordKind {
             3 => "red-list".into(),
             4 => "black-list".into(),
             5 => "dishonest-debtor".into(),
+            6 => "objection".into(),
             n => format!("kind-{n}"),
         }
     }
@@ -76,6 +80,7 @@ impl RecordKind {
             "red-list" => Self::RED_LIST,
             "black-list" => Self::BLACK_LIST,
             "dishonest-debtor" => Self::DISHONEST_DEBTOR,
+            "objection" => Self::OBJECTION,
             other => return Self::other(other.strip_prefix("kind-")?.parse().ok()?),
         };
         Some(kind)
@@ -488,6 +493,20 @@ pub enum Details {
     DishonestDebtor(DebtorDetails),
     /// Any other kind: its fields live in [`RecordBody::extra`].
     Other,
+    /// An objection against another record.
+    Objection(ObjectionDetails),
+}
+
+/// Typed fields of an objection (异议): which record is disputed and why. The
+/// objection's subject is the disputed record's subject.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectionDetails {
+    /// The disputed record.
+    pub target: RecordKey,
+    /// The version of it that was disputed.
+    pub target_version: Version,
+    /// The subject's grounds.
+    pub reason: String,
 }
 
 /// The content of one record version.
@@ -549,6 +568,7 @@ impl RecordBody {
             Details::Licence(l) => f(l.licence_no.as_deref().unwrap_or_default().as_bytes()),
             Details::ListEntry(l) => f(l.list_name.as_bytes()),
             Details::DishonestDebtor(d) => f(d.case_no.as_bytes()),
+            Details::Objection(o) => f(&o.target.to_bytes()),
             Details::Penalty(_) | Details::Other => {}
         }
     }

@@ -179,7 +179,7 @@ fn bad_peers_are_refused_and_honest_ones_keep_syncing() {
         //    so only the node's check can refuse it).
         let rogue = dir.path().join("rogue");
         std::fs::create_dir_all(&rogue).expect("dir");
-        certs::create_ca(&rogue, &rogue.join("ca.key"), 30, false).expect("rogue ca");
+        certs::create_ca(&rogue, &rogue.join("ca.key"), 365, false).expect("rogue ca");
         let hosts = vec!["localhost".to_string()];
         certs::create_node(
             &rogue,

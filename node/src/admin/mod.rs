@@ -6,8 +6,15 @@ pub mod client;
 
 use std::collections::BTreeMap;
 
+use credithub_protocol::lifecycle::Audience;
 use credithub_protocol::report::NodeReport;
-use credithub_protocol::{DivisionCode, PartitionId, Record, RecordBody, RecordKey, RecordKind};
+
+use crate::query::measures::CheckAnswer;
+use crate::query::report::CreditReport;
+use crate::query::timeliness::Timeliness;
+use crate::query::SubjectAnswer;
+use crate::store::{AuditCheck, AuditEntry};
+use credithub_protocol::{DivisionCode, PartitionId, RecordBody, RecordKey, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use crate::link::session::SessionStats;
@@ -72,11 +79,70 @@ pub enum AdminRequest {
         /// Keys to sample at most.
         sample: u32,
     },
-    /// Every live record about a subject this node holds, whatever its origin.
+    /// Every record about a subject this node holds that the reader may see,
+    /// whatever its origin, with each origin's freshness.
     Query {
         /// The subject's identifier (USCC, resident ID, registration number or
         /// organisation code).
         subject: String,
+        /// Why (required for natural persons; written to the audit log).
+        purpose: Option<String>,
+        /// Read as this audience, if the certificate's role allows it.
+        audience: Option<Audience>,
+        /// At a hub: also ask the children directly (in parallel, with a timeout) and
+        /// merge what they hold newer.
+        fresh: bool,
+    },
+    /// Which joint measures apply to a subject today for an action (all when `None`).
+    Check {
+        /// The subject's identifier.
+        subject: String,
+        /// The action (`government-procurement`, …).
+        action: Option<String>,
+        /// Why (required for natural persons).
+        purpose: Option<String>,
+    },
+    /// A subject's credit report (records, freshness, measures in force).
+    Report {
+        /// The subject's identifier.
+        subject: String,
+        /// Why (required for natural persons).
+        purpose: Option<String>,
+    },
+    /// Counts by origin, kind and month, and reporting timeliness per origin.
+    Timeliness,
+    /// File an objection against a record (at any node).
+    Object {
+        /// The disputed record.
+        target: RecordKey,
+        /// The subject's grounds.
+        reason: String,
+    },
+    /// The origin's decision on the objections to one of its records.
+    Decide {
+        /// The record.
+        target: RecordKey,
+        /// The decision.
+        decision: Decision,
+    },
+    /// Withdraw a record whose decision was revoked (origin only).
+    Withdraw {
+        /// The record.
+        target: RecordKey,
+    },
+    /// Grant credit repair (origin only, after the minimum period).
+    Repair {
+        /// The record.
+        target: RecordKey,
+    },
+    /// Check the audit log's hash chain end to end.
+    AuditVerify,
+    /// Audit entries from a sequence number on.
+    AuditList {
+        /// The first sequence number.
+        from: u64,
+        /// Entries at most.
+        limit: u32,
     },
     /// Start an online import of a national-format file.
     ImportBegin {
@@ -133,13 +199,43 @@ pub enum AdminResponse {
     /// See [`AdminRequest::Holdings`].
     Holdings(Holdings),
     /// See [`AdminRequest::Query`].
-    Records(Vec<Record>),
+    Answer(Box<SubjectAnswer>),
+    /// See [`AdminRequest::Check`].
+    Checked(CheckAnswer),
+    /// See [`AdminRequest::Report`]: the report and its text.
+    Report(Box<CreditReport>, String),
+    /// See [`AdminRequest::Timeliness`].
+    Timeliness(Timeliness),
+    /// See the lifecycle requests: the new version written.
+    Lifecycle {
+        /// The record written (the objection, or the new version of the target).
+        key: RecordKey,
+        /// Its version.
+        version: u64,
+        /// What happened, in words.
+        what: String,
+    },
+    /// See [`AdminRequest::AuditVerify`].
+    AuditChecked(AuditCheck),
+    /// See [`AdminRequest::AuditList`].
+    AuditEntries(Vec<AuditEntry>),
     /// A chunk was stored.
     ChunkStored,
     /// See [`AdminRequest::ImportEnd`]: the import summary, as JSON.
     Imported(String),
     /// The request failed.
     Error(String),
+}
+
+/// The origin's decision on an objection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    /// The record stands as it is.
+    Confirm,
+    /// The record is corrected: its content (or list reason) becomes this text.
+    Correct(String),
+    /// The record is deleted (a tombstone).
+    Delete,
 }
 
 /// With whom [`AdminRequest::Reconcile`] reconciles.

@@ -45,17 +45,26 @@ pub enum Role {
     Node,
     /// An operator administering nodes of a jurisdiction.
     Admin,
-    /// An application querying the records of a jurisdiction.
+    /// A government system querying the records of a jurisdiction: every shared
+    /// record, personal numbers masked.
     Client,
+    /// A public portal: published records only, personal numbers masked.
+    Public,
+    /// An auditor: everything held (repaired and withdrawn records included),
+    /// personal numbers in full, and the audit log.
+    Auditor,
 }
 
 impl Role {
-    /// The role as written in certificates (`node`, `admin`, `client`).
+    /// The role as written in certificates (`node`, `admin`, `client`, `public`,
+    /// `auditor`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Node => "node",
             Role::Admin => "admin",
             Role::Client => "client",
+            Role::Public => "public",
+            Role::Auditor => "auditor",
         }
     }
 }
@@ -73,6 +82,8 @@ impl FromStr for Role {
             "node" => Ok(Role::Node),
             "admin" => Ok(Role::Admin),
             "client" => Ok(Role::Client),
+            "public" => Ok(Role::Public),
+            "auditor" => Ok(Role::Auditor),
             _ => Err(IdentityError::Role(s.to_string())),
         }
     }
@@ -110,8 +121,8 @@ pub enum IdentityError {
         /// The URI found.
         uri: String,
     },
-    /// The role is not `node`, `admin` or `client`.
-    #[error("role {0:?} is not one of node, admin, client")]
+    /// The role is not one of the five.
+    #[error("role {0:?} is not one of node, admin, client, public, auditor")]
     Role(String),
     /// The jurisdiction is not a valid division code.
     #[error("jurisdiction {found:?} is not a division code: {reason}")]

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use credithub_protocol::link::{Frame, LinkScope};
 use quinn::RecvStream;
 
-use super::Node;
+use super::{lifecycle, reads, Node};
 use crate::admin::{
     AdminRequest, AdminResponse, Holdings, PeerRound, ReconcileTarget, StatsReport,
 };
+use crate::certs::{Identity, Role};
 use crate::clock::now_millis;
 use crate::ingest;
 use crate::link::frame::{read_frame, read_value, write_frame};
@@ -26,12 +27,14 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Reads one admin request from the stream and answers it.
 pub async fn request(
     node: &Arc<Node>,
-    admin: &str,
+    who: &Identity,
     recv: &mut RecvStream,
 ) -> anyhow::Result<AdminResponse> {
     let request: AdminRequest = read_value(recv)
         .await?
         .ok_or_else(|| anyhow::anyhow!("empty request"))?;
+    permitted(who, &request)?;
+    let admin = who.name.as_str();
     let store = &node.store;
     Ok(match request {
         AdminRequest::Status => AdminResponse::Status(Box::new(node.status()?)),
@@ -87,17 +90,82 @@ pub async fn request(
             let scope = LinkScope::new(jurisdiction, subscriptions);
             AdminResponse::Holdings(blocking(|| holdings(node, &scope, origins_only, sample))?)
         }
-        AdminRequest::Query { subject } => {
-            let id = credithub_protocol::SubjectId::parse(&subject)
-                .map_err(|e| anyhow::anyhow!("subject {:?}: {e}", mask(&subject)))?;
-            tracing::info!(admin, subject = %id, "subject query");
-            AdminResponse::Records(blocking(|| store.by_subject(&id))?)
+        AdminRequest::Query {
+            subject,
+            purpose,
+            audience,
+            fresh,
+        } => {
+            tracing::info!(reader = admin, subject = %mask(&subject), fresh, "subject query");
+            let a = reads::query(node, who, &subject, purpose.as_deref(), audience, fresh).await?;
+            AdminResponse::Answer(Box::new(a))
         }
+        AdminRequest::Check {
+            subject,
+            action,
+            purpose,
+        } => {
+            tracing::info!(reader = admin, subject = %mask(&subject), "measures check");
+            AdminResponse::Checked(blocking(|| {
+                reads::check(node, who, &subject, action.as_deref(), purpose.as_deref())
+            })?)
+        }
+        AdminRequest::Report { subject, purpose } => {
+            tracing::info!(reader = admin, subject = %mask(&subject), "credit report");
+            let r = blocking(|| reads::report(node, who, &subject, purpose.as_deref()))?;
+            let text = r.to_text();
+            AdminResponse::Report(Box::new(r), text)
+        }
+        AdminRequest::Timeliness => {
+            AdminResponse::Timeliness(blocking(|| crate::query::timeliness::compute(store))?)
+        }
+        AdminRequest::Object { target, reason } => {
+            blocking(|| lifecycle::object(node, who, target, &reason))?
+        }
+        AdminRequest::Decide { target, decision } => {
+            blocking(|| lifecycle::decide(node, who, target, decision))?
+        }
+        AdminRequest::Withdraw { target } => blocking(|| lifecycle::withdraw(node, who, target))?,
+        AdminRequest::Repair { target } => blocking(|| lifecycle::repair(node, who, target))?,
+        AdminRequest::AuditVerify => {
+            AdminResponse::AuditChecked(blocking(|| store.verify_audit())?)
+        }
+        AdminRequest::AuditList { from, limit } => AdminResponse::AuditEntries(blocking(|| {
+            store.audit_entries(from, limit.min(10_000) as usize)
+        })?),
         AdminRequest::ImportBegin { name } => import(node, admin, &name, recv).await?,
         AdminRequest::ImportChunk(_) | AdminRequest::ImportEnd => {
             anyhow::bail!("import chunk without import-begin")
         }
     })
+}
+
+/// Whether the certificate's role may make this request: readers (client, public,
+/// auditor) only read; the audit log is for auditors (its integrity check also for
+/// admins); everything else is for admins.
+fn permitted(who: &Identity, request: &AdminRequest) -> anyhow::Result<()> {
+    let reading = matches!(
+        request,
+        AdminRequest::Query { .. } | AdminRequest::Check { .. } | AdminRequest::Report { .. }
+    );
+    let ok = match (who.role, request) {
+        (_, _) if reading => who.role != Role::Node,
+        (
+            Role::Auditor,
+            AdminRequest::AuditList { .. } | AdminRequest::AuditVerify | AdminRequest::Timeliness,
+        ) => true,
+        (Role::Admin, AdminRequest::AuditList { .. }) => false,
+        (Role::Admin, _) => true,
+        _ => false,
+    };
+    if !ok {
+        tracing::warn!(who = %who.name, role = who.role.as_str(), "refused a request the certificate's role does not allow");
+        anyhow::bail!(
+            "a {} certificate may not make this request",
+            who.role.as_str()
+        );
+    }
+    Ok(())
 }
 
 /// An identifier as it may appear in messages: all but its first 6 and last 2

@@ -5,7 +5,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use credithub_protocol::lifecycle::PublicationRules;
 use credithub_protocol::{DivisionCode, RecordKind};
+
+use crate::query::measures::Catalogue;
 use serde::Deserialize;
 
 /// `CREDIT_*` variables that are not node settings: the configuration file's own
@@ -64,6 +67,26 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    publication: PublicationRules,
+    #[serde(default)]
+    measures_file: Option<PathBuf>,
+    #[serde(default)]
+    api: RawApi,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawApi {
+    listen: String,
+}
+
+impl Default for RawApi {
+    fn default() -> Self {
+        RawApi {
+            listen: "off".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +209,12 @@ pub struct NodeConfig {
     pub log_level: String,
     /// The HTTP address of `/metrics` and `/health` (none when set to `off`).
     pub metrics_listen: Option<SocketAddr>,
+    /// Publication periods by severity.
+    pub publication: PublicationRules,
+    /// The joint measures catalogue (empty when no `measures_file` is set).
+    pub measures: Catalogue,
+    /// The HTTPS read API's address (none when `off`, the default).
+    pub api_listen: Option<SocketAddr>,
 }
 
 impl NodeConfig {
@@ -301,7 +330,33 @@ impl NodeConfig {
             "" | "off" => None,
             addr => Some(resolve(addr).map_err(|p| invalid("metrics.listen", p))?),
         };
+        let measures = match &raw.measures_file {
+            None => Catalogue::default(),
+            Some(f) => Catalogue::load(f).map_err(|e| invalid("measures_file", e.to_string()))?,
+        };
+        let api_listen = match raw.api.listen.trim() {
+            "" | "off" => None,
+            addr => Some(resolve(addr).map_err(|p| invalid("api.listen", p))?),
+        };
+        for (name, p) in [
+            ("publication.light", raw.publication.light),
+            ("publication.general", raw.publication.general),
+            ("publication.serious", raw.publication.serious),
+        ] {
+            if p.min_months > p.max_months && p.max_months != 0 {
+                return Err(invalid(
+                    name,
+                    format!(
+                        "min_months {} exceeds max_months {}",
+                        p.min_months, p.max_months
+                    ),
+                ));
+            }
+        }
         Ok(NodeConfig {
+            publication: raw.publication,
+            measures,
+            api_listen,
             metrics_listen,
             jurisdiction,
             data_dir: raw.data_dir,
@@ -371,6 +426,11 @@ subscriptions = ["black-list"]
             let file = dir.join(format!("{name}.toml"));
             // Host names of the examples do not resolve here: point them at loopback.
             let mut env = config::Map::new();
+            // The measures catalogue's installed path does not exist here.
+            env.insert(
+                "CREDIT_MEASURES_FILE".into(),
+                dir.join("measures.toml").display().to_string(),
+            );
             if parent {
                 env.insert("CREDIT_PARENT__ADDRESS".into(), "127.0.0.1:7400".into());
             }
@@ -378,6 +438,19 @@ subscriptions = ["black-list"]
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert_eq!(c.parent.is_some(), parent, "{name}");
         }
+    }
+
+    #[test]
+    fn the_example_measures_catalogue_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config/measures.toml");
+        let c = Catalogue::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.memorandum.len() >= 3);
+        assert!(c.actions().contains(&"government-procurement".to_string()));
+        let dir = tempfile::tempdir().expect("tmp");
+        let bad = dir.path().join("m.toml");
+        std::fs::write(&bad, "[[memorandum]]\nname = \"x\"\nbasis = \"y\"\nkinds = [\"blacklist\"]\nmeasures = [{ action = \"a\", measure = \"b\" }]\n").expect("write");
+        let e = Catalogue::load(&bad).expect_err("unknown kind");
+        assert!(e.to_string().contains("blacklist"), "{e}");
     }
 
     #[test]

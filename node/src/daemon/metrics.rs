@@ -24,6 +24,7 @@ pub struct Metrics {
     records_moved: Mutex<BTreeMap<(String, &'static str), u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
     refused_connections: AtomicU64,
+    refused_changes: AtomicU64,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
@@ -62,6 +63,11 @@ impl Metrics {
     /// Counts a refused connection.
     pub fn refused_connection(&self) {
         self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an attempt to change a record of another origin.
+    pub fn refused_change(&self) {
+        self.refused_changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Refused records so far, by reason.

@@ -10,10 +10,13 @@
 //! - [`notify`]: systemd readiness notification.
 
 pub mod admin;
+pub mod api;
 pub mod config;
 pub mod http;
+pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod reads;
 pub mod server;
 pub mod upstream;
 
@@ -228,6 +231,50 @@ impl Node {
             .collect()
     }
 
+    /// The scope of the link to a child, from its last session.
+    pub fn child_scope(&self, name: &str) -> Option<LinkScope> {
+        self.state().children.get(name).map(|c| c.scope.clone())
+    }
+
+    /// How fresh an origin's data is here: local data is current; data from below is
+    /// as of the last session of the child it comes through; data from above, as of
+    /// the last successful round with the parent.
+    pub fn origin_freshness(
+        &self,
+        origin: credithub_protocol::DivisionCode,
+    ) -> (Option<u64>, String) {
+        let own = self.config.jurisdiction;
+        if origin == own {
+            return (Some(now_millis()), "local".into());
+        }
+        let st = self.state();
+        if own.contains(origin) {
+            return match st
+                .children
+                .values()
+                .find(|c| c.report.jurisdiction.contains(origin))
+            {
+                Some(c) => {
+                    // Deeper origins are as fresh as the grandchild's last session
+                    // with the child, too.
+                    let deeper = c.report.report.as_ref().and_then(|r| {
+                        r.children
+                            .iter()
+                            .find(|g| g.jurisdiction.contains(origin))
+                            .map(|g| g.last_session_ms)
+                    });
+                    let at = match deeper {
+                        Some(g) => c.report.last_session_ms.min(g),
+                        None => c.report.last_session_ms,
+                    };
+                    (Some(at), format!("child {}", c.report.name))
+                }
+                None => (None, "no child has reported it".into()),
+            };
+        }
+        (st.parent.last_success_ms, "parent".into())
+    }
+
     /// Milliseconds since the last successful round with the parent (or since start),
     /// and each child's last session time.
     pub fn lags(&self) -> (Option<u64>, Vec<(String, u64)>) {
@@ -366,11 +413,21 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || Node::start(config, health)).await??
     };
     let _ = cell.set(node.clone());
+    let api = match node.config.api_listen {
+        None => None,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (configuration key `api.listen`)"))?;
+            tracing::info!(%addr, "read API listening (HTTPS, client certificates required)");
+            Some(tokio::spawn(api::serve(node.clone(), listener)))
+        }
+    };
     health.set_ready();
     notify::send("READY=1");
     let result = node.run().await;
-    if let Some(h) = http {
-        h.abort();
+    for task in [http, api].into_iter().flatten() {
+        task.abort();
     }
     result
 }

@@ -101,9 +101,22 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
             }
             admin_connection(node, &peer, conn).await
         }
-        Role::Client => {
-            refuse(5, "client certificates may not sync or administer");
-            Ok(())
+        Role::Client | Role::Public | Role::Auditor => {
+            if !peer.jurisdiction.contains(node.config.jurisdiction) {
+                refuse(
+                    5,
+                    &format!(
+                        "{} certificate of jurisdiction {} does not cover this node ({})",
+                        peer.role.as_str(),
+                        peer.jurisdiction,
+                        node.config.jurisdiction
+                    ),
+                );
+                return Ok(());
+            }
+            // Readers speak the same request protocol; `admin::request` lets them
+            // read only.
+            admin_connection(node, &peer, conn).await
         }
     }
 }
@@ -192,9 +205,9 @@ async fn admin_connection(
     loop {
         let (mut send, mut recv) = conn.accept_bi().await?;
         let node = node.clone();
-        let admin = peer.name.clone();
+        let who = peer.clone();
         tokio::spawn(async move {
-            let answer = match super::admin::request(&node, &admin, &mut recv).await {
+            let answer = match super::admin::request(&node, &who, &mut recv).await {
                 Ok(a) => a,
                 Err(e) => AdminResponse::Error(format!("{e:#}")),
             };

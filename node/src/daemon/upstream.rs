@@ -245,7 +245,7 @@ async fn attempt(
         }
         tracing::info!(parent = %who.name, jurisdiction = %who.jurisdiction, "connected to parent");
         node.state().parent.peer = Some(format!("{} ({})", who.name, who.jurisdiction));
-        tokio::spawn(serve_parent_requests(node.parent_requests(), c.clone()));
+        tokio::spawn(serve_parent_requests(node.clone(), c.clone()));
         *conn = Some(c);
     }
     let c = conn
@@ -286,15 +286,16 @@ async fn attempt(
 }
 
 /// Answers the parent's requests on the connection to it: [`Frame::SyncNow`] has the
-/// scheduler run a round now, answered with the number of versions it moved.
-async fn serve_parent_requests(
-    requests: tokio::sync::mpsc::Sender<ParentRequest>,
-    conn: Connection,
-) {
+/// scheduler run a round now, answered with the number of versions it moved;
+/// [`Frame::SubjectQuery`] sends what this node holds about a subject from its
+/// jurisdiction (a `fresh` query at a hub).
+async fn serve_parent_requests(node: Arc<Node>, conn: Connection) {
+    let requests = node.parent_requests();
     while let Ok((mut send, mut recv)) = conn.accept_bi().await {
         let requests = requests.clone();
+        let node = node.clone();
         tokio::spawn(async move {
-            let answer = match read_frame(&mut recv).await {
+            let answers = match read_frame(&mut recv).await {
                 Ok(Some((Frame::SyncNow, _))) => {
                     tracing::info!("the parent asked for a round now");
                     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -304,21 +305,32 @@ async fn serve_parent_requests(
                             .unwrap_or_else(|_| Err("the scheduler stopped".into())),
                         Err(_) => Err("the scheduler stopped".into()),
                     };
-                    match result {
+                    vec![match result {
                         Ok(s) => Frame::Done {
                             records: s.records_sent + s.records_received,
                         },
                         Err(reason) => Frame::Refused { reason },
+                    }]
+                }
+                Ok(Some((Frame::SubjectQuery { subject }, _))) => {
+                    match super::reads::answer_parent_query(&node, &subject).await {
+                        Ok(frames) => frames,
+                        Err(e) => vec![Frame::Refused {
+                            reason: e.to_string(),
+                        }],
                     }
                 }
-                Ok(Some((other, _))) => Frame::Refused {
+                Ok(Some((other, _))) => vec![Frame::Refused {
                     reason: format!("unexpected {} request from the parent", other.name()),
-                },
+                }],
                 _ => return,
             };
-            if write_frame(&mut send, &answer).await.is_ok() {
-                let _ = send.finish();
+            for f in &answers {
+                if write_frame(&mut send, f).await.is_err() {
+                    return;
+                }
             }
+            let _ = send.finish();
         });
     }
 }

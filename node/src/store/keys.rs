@@ -6,6 +6,8 @@
 //! | `subjects`| subject index key ‖ record key                 | empty                    |
 //! | `digest`  | `R` ‖ partition → root cell; `N` ‖ partition ‖ level ‖ prefix (u64 BE) → node cell; `*` → store-wide cell | cell (merge operator) |
 //! | `regional`| subjects partition ‖ id (16)                   | origin (u32 BE) ‖ version (u64 BE) ‖ digest (32) |
+//! | `arrivals`| record key                                     | arrival of the current version here (ms, u64 BE) |
+//! | `audit`   | sequence number (u64 BE)                       | audit entry (postcard), hash-chained |
 //! | `meta`    | name                                           | value                    |
 //!
 //! `regional` lists the members of the subjects partitions (records about subjects
@@ -27,8 +29,20 @@ pub const CF_DIGEST: &str = "digest";
 pub const CF_META: &str = "meta";
 /// Column family listing the members of subjects partitions.
 pub const CF_REGIONAL: &str = "regional";
+/// Column family of when each record's current version arrived here.
+pub const CF_ARRIVALS: &str = "arrivals";
+/// Column family of the audit log.
+pub const CF_AUDIT: &str = "audit";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 5] = [CF_RECORDS, CF_SUBJECTS, CF_DIGEST, CF_META, CF_REGIONAL];
+pub const ALL_CFS: [&str; 7] = [
+    CF_RECORDS,
+    CF_SUBJECTS,
+    CF_DIGEST,
+    CF_META,
+    CF_REGIONAL,
+    CF_ARRIVALS,
+    CF_AUDIT,
+];
 
 /// Length of a partition's storage form (the first bytes of a `regional` key).
 pub const PARTITION_BYTES: usize = PARTITION_LEN;

@@ -6,6 +6,7 @@
 //! ([`write`]). The digest index is therefore never rebuilt in bulk and never lags
 //! behind the records; [`verify`] recomputes it from the records to prove it.
 
+pub mod audit;
 pub mod backup;
 pub mod index;
 pub mod keys;
@@ -20,6 +21,7 @@ use std::sync::Mutex;
 use credithub_protocol::DivisionCode;
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, DB};
 
+pub use audit::{AuditCheck, AuditEntry};
 pub use backup::Restored;
 pub use index::{IndexError, LEAF_LEVEL, STORED_LEVELS};
 pub use verify::{VerifyProblem, VerifyReport};
@@ -155,6 +157,7 @@ pub struct Store {
     path: PathBuf,
     jurisdiction: DivisionCode,
     write_lock: Mutex<()>,
+    audit_lock: Mutex<()>,
     sync_writes: bool,
 }
 
@@ -189,6 +192,7 @@ impl Store {
             path: path.to_path_buf(),
             jurisdiction: DivisionCode::NATIONAL,
             write_lock: Mutex::new(()),
+            audit_lock: Mutex::new(()),
             sync_writes: opts.sync_writes,
         };
         store.jurisdiction = store.check_meta(jurisdiction)?;

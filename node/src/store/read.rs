@@ -148,3 +148,23 @@ fn origin_range(j: DivisionCode) -> (u32, u32) {
         DivisionLevel::County => (v, v + 1),
     }
 }
+
+impl Store {
+    /// When the current version of a record arrived here (ms since the epoch): the
+    /// time it was received from a peer, or, for a local record, its version's time.
+    pub fn arrival(&self, key: &RecordKey, version: credithub_protocol::Version) -> Result<u64> {
+        let cf = self.cf(keys::CF_ARRIVALS);
+        match self
+            .db
+            .get_pinned_cf(cf, key.to_bytes())
+            .map_err(|e| self.db_err(e))?
+        {
+            Some(v) if v.len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&v);
+                Ok(u64::from_be_bytes(b))
+            }
+            _ => Ok(version.millis()),
+        }
+    }
+}

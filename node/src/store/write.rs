@@ -232,7 +232,7 @@ impl Store {
     }
 
     /// Writes a batch of changes atomically: records, subject index and digest deltas.
-    fn commit(&self, mut changes: Vec<Change>) -> Result<()> {
+    fn commit(&self, mut changes: Vec<Change>, remote: bool) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -281,6 +281,15 @@ impl Store {
         regional_puts.sort_unstable_by_key(|e| e.0);
         for (k, v) in regional_puts {
             batch.put_cf(regional, k, v);
+        }
+        // When each version received from a peer arrived here (for reporting
+        // timeliness; a local version arrives when it is written, its version time).
+        if remote {
+            let arrivals = self.cf(keys::CF_ARRIVALS);
+            let now = crate::clock::now_millis().to_be_bytes();
+            for change in &changes {
+                batch.put_cf(arrivals, change.record.key.to_bytes(), now);
+            }
         }
         let subjects = self.cf(keys::CF_SUBJECTS);
         subject_deletes.sort_unstable();
@@ -397,7 +406,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes)?;
+        self.commit(changes, false)?;
         Ok(outcomes)
     }
 
@@ -426,7 +435,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes)?;
+        self.commit(changes, false)?;
         Ok(outcomes)
     }
 
@@ -498,7 +507,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes)?;
+        self.commit(changes, true)?;
         Ok(outcomes)
     }
 }

@@ -204,17 +204,28 @@ impl std::str::FromStr for DivisionCode {
     }
 }
 
-/// Serialised as its number; deserialising checks the structure like [`DivisionCode::from_u32`].
+/// Serialised as its six digits in human-readable formats (JSON: `"320500"`) and as
+/// its number in binary ones (postcard); deserialising checks the structure like
+/// [`DivisionCode::parse`].
 impl Serialize for DivisionCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u32(self.0)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u32(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for DivisionCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = u32::deserialize(d)?;
-        DivisionCode::from_u32(v).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            DivisionCode::parse(&text).map_err(serde::de::Error::custom)
+        } else {
+            let v = u32::deserialize(d)?;
+            DivisionCode::from_u32(v).map_err(serde::de::Error::custom)
+        }
     }
 }
 

@@ -34,6 +34,8 @@ pub struct RunningNode {
     pub address: String,
     /// Its metrics and health address (HTTP).
     pub metrics: String,
+    /// Environment variables for its next start (`CREDIT_SYNC__DEBOUNCE_MS`, …).
+    pub env: Vec<(String, String)>,
     process: Option<Child>,
 }
 
@@ -51,6 +53,23 @@ pub struct Cluster {
 fn free_port() -> anyhow::Result<u16> {
     let s = std::net::UdpSocket::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(s.local_addr()?.port())
+}
+
+/// The top-level keys of an extra configuration (before its first table).
+fn extra_top(extra: &str) -> String {
+    if extra.starts_with('[') {
+        return String::new();
+    }
+    extra.split("\n[").next().unwrap_or("").to_string()
+}
+
+/// The tables of an extra configuration.
+fn extra_tables(extra: &str) -> String {
+    match extra.find("\n[") {
+        Some(i) => extra[i..].to_string(),
+        None if extra.starts_with('[') => extra.to_string(),
+        None => String::new(),
+    }
 }
 
 fn free_tcp_port() -> anyhow::Result<u16> {
@@ -89,6 +108,18 @@ impl Cluster {
         subscriptions: Vec<RecordKind>,
         interval: Duration,
     ) -> anyhow::Result<Cluster> {
+        Self::start_with(root, specs, subscriptions, interval, |_| String::new())
+    }
+
+    /// [`start`](Self::start), with `extra(i)` appended to node `i`'s configuration
+    /// (top-level keys first, e.g. `measures_file = "…"`, then tables).
+    pub fn start_with(
+        root: &Path,
+        specs: Vec<NodeSpec>,
+        subscriptions: Vec<RecordKind>,
+        interval: Duration,
+        extra: impl Fn(usize) -> String,
+    ) -> anyhow::Result<Cluster> {
         if root.exists() {
             std::fs::remove_dir_all(root)
                 .with_context(|| format!("emptying {}", root.display()))?;
@@ -96,7 +127,7 @@ impl Cluster {
         let ca_dir = root.join("ca");
         std::fs::create_dir_all(&ca_dir)?;
         let ca_key = ca_dir.join("ca.key");
-        certs::create_ca(&ca_dir, &ca_key, 30, false)?;
+        certs::create_ca(&ca_dir, &ca_key, 365, false)?;
         let mut nodes = Vec::new();
         for spec in specs {
             let dir = root.join(&spec.name);
@@ -129,6 +160,7 @@ impl Cluster {
                 dir,
                 address,
                 metrics,
+                env: Vec::new(),
                 process: None,
             });
         }
@@ -144,14 +176,16 @@ impl Cluster {
                 .unwrap_or_default();
             let n = &nodes[i];
             let toml = format!(
-                "jurisdiction = \"{}\"\ndata_dir = \"data\"\ncerts_dir = \"certs\"\nlisten = \"{}\"\n{parent}\
+                "{}\njurisdiction = \"{}\"\ndata_dir = \"data\"\ncerts_dir = \"certs\"\nlisten = \"{}\"\n{parent}\
                  [sync]\ninterval_secs = {}\ndebounce_ms = 100\nbackoff_max_secs = 2\nsubscriptions = [{}]\n[metrics]\nlisten = \"{}\"\n",
+                extra_top(&extra(i)),
                 n.spec.jurisdiction,
                 n.address,
                 interval.as_secs_f64(),
                 kinds.join(", "),
                 n.metrics
             );
+            let toml = format!("{toml}{}", extra_tables(&extra(i)));
             std::fs::write(n.dir.join("node.toml"), toml)?;
         }
         let mut cluster = Cluster {
@@ -183,6 +217,7 @@ impl Cluster {
             .arg("node.toml")
             .current_dir(&n.dir)
             .env("RUST_LOG", "info")
+            .envs(n.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

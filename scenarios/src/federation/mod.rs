@@ -114,50 +114,56 @@ async fn put(
 pub async fn query(
     client: &credithub_node::admin::client::AdminClient,
     subject: &str,
-) -> anyhow::Result<Vec<credithub_protocol::Record>> {
-    match call(
-        client,
-        &AdminRequest::Query {
-            subject: subject.to_string(),
-        },
-    )
-    .await?
-    {
-        credithub_node::admin::AdminResponse::Records(r) => Ok(r),
+) -> anyhow::Result<credithub_node::query::SubjectAnswer> {
+    let req = AdminRequest::Query {
+        subject: subject.to_string(),
+        purpose: Some("scenario check".into()),
+        audience: None,
+        fresh: false,
+    };
+    match call(client, &req).await? {
+        credithub_node::admin::AdminResponse::Answer(a) => Ok(*a),
         other => bail!("unexpected answer {other:?}"),
     }
 }
 
-fn show_query(node: &str, about: &RecordBody, records: &[credithub_protocol::Record]) {
-    let mut by_origin: std::collections::BTreeMap<DivisionCode, usize> = Default::default();
-    for r in records {
-        *by_origin.entry(r.key.origin).or_default() += 1;
-    }
-    let origins: Vec<String> = by_origin
+fn show_query(node: &str, about: &RecordBody, answer: &credithub_node::query::SubjectAnswer) {
+    let origins: Vec<String> = answer
+        .origins
         .iter()
-        .map(|(o, n)| format!("{n} from {o} {}", o.name().unwrap_or("")))
+        .map(|o| {
+            let fresh = o
+                .synced_ms
+                .map(|ms| {
+                    format!(
+                        "synced {:.1} s ago",
+                        answer.at_ms.saturating_sub(ms) as f64 / 1000.0
+                    )
+                })
+                .unwrap_or_else(|| "not synced yet".into());
+            format!(
+                "{} from {} {} (via {}, {fresh})",
+                o.records, o.origin, o.name, o.via
+            )
+        })
         .collect();
     println!(
-        "\nquery at {node}: {} record(s) about {} {}: {}",
-        records.len(),
+        "\nquery at {node}: {} record(s) about {} {}:\n  {}",
+        answer.records.len(),
         about.subject.name,
-        about.subject.id,
-        origins.join(", ")
+        answer.subject,
+        origins.join("\n  ")
     );
     let home = about.subject.id.division().map(|d| d.prefecture());
-    for r in records
+    for r in answer
+        .records
         .iter()
-        .filter(|r| Some(r.key.origin.prefecture()) != home)
+        .filter(|r| Some(r.origin.prefecture()) != home)
         .take(8)
     {
-        let Some(b) = &r.body else { continue };
         println!(
             "  issued elsewhere: {} {} {} {} {}",
-            r.key.kind.name(),
-            r.key.origin,
-            r.key.origin.name().unwrap_or(""),
-            b.decision_no,
-            b.decision_date
+            r.kind, r.origin, r.origin_name, r.decision_no, r.decision_date
         );
     }
 }

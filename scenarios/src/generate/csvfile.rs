@@ -260,6 +260,7 @@ fn fill(kind: FileKind, row: &mut [String], body: &RecordBody) -> Result<(), Gen
                 Details::ListEntry(_) => RecordKind::RED_LIST,
                 Details::DishonestDebtor(_) => RecordKind::DISHONEST_DEBTOR,
                 Details::Other => RecordKind::other(100).unwrap_or(RecordKind::PENALTY),
+                Details::Objection(_) => RecordKind::OBJECTION,
             };
             return Err(GenerateError::KindMismatch { file: kind, found });
         }
