@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod link;
 pub mod record;
 pub mod report;
+pub mod sim;
 pub mod sync;
 #[doc(hidden)]
 pub mod testing;
