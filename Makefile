@@ -29,9 +29,11 @@ demo: build
 demo-single: build
 	./scenarios/demo.sh
 
-## Benchmarks (release build; prints figures beside their references).
+## Benchmarks (release build; prints every figure beside its reference, then one table).
+## BENCH_ARGS=--quick for a run of a few minutes.
 bench: deps
-	$(CARGO) run --release -p credithub-scenarios --bin scenarios -- bench ingest
+	$(CARGO) build --release --workspace --bins
+	$(CARGO_TARGET_DIR)/release/scenarios bench all $(BENCH_ARGS)
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -289,21 +289,25 @@ async fn import(
 async fn reconcile(node: &Arc<Node>, target: ReconcileTarget) -> anyhow::Result<Vec<PeerRound>> {
     let name = match &target {
         ReconcileTarget::Parent => {
-            let mut conn = None;
-            let result = super::upstream::round(node, &mut conn).await;
-            if let Some(c) = conn {
-                c.close(0u32.into(), b"done");
+            if node.config.parent.is_none() {
+                anyhow::bail!("this node has no parent (it is the national hub); use --children");
             }
+            // The scheduler runs the round, on its own connection to the parent.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            node.parent_requests()
+                .send(tx)
+                .await
+                .map_err(|_| anyhow::anyhow!("the sync scheduler is not running"))?;
+            let result = rx
+                .await
+                .unwrap_or_else(|_| Err("the sync scheduler stopped".into()));
             let peer = node
                 .config
                 .parent
                 .as_ref()
                 .map(|p| p.address.clone())
                 .unwrap_or_else(|| "parent".into());
-            return Ok(vec![PeerRound {
-                peer,
-                result: result.map_err(|e| e.to_string()),
-            }]);
+            return Ok(vec![PeerRound { peer, result }]);
         }
         ReconcileTarget::Child(name) => Some(name.as_str()),
         ReconcileTarget::Children => None,

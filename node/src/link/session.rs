@@ -36,6 +36,9 @@ const LOGGED_REFUSALS: u64 = 20;
 /// What one session did, from one side's point of view.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionStats {
+    /// How long the session took, in milliseconds.
+    #[serde(default)]
+    pub elapsed_ms: u64,
     /// Reconciliation messages exchanged (both ways).
     pub sync_messages: u32,
     /// Bytes written to the stream.
@@ -119,6 +122,7 @@ where
     W: AsyncWrite + Unpin + Send,
     R: AsyncRead + Unpin + Send,
 {
+    let started = std::time::Instant::now();
     let mut stats = SessionStats::default();
     let outcome = reconcile(store, scope, side, send, recv, &mut stats).await?;
     let peer_side = match side {
@@ -182,6 +186,7 @@ where
     let reader = inc.run(recv, wants_tx);
     tokio::try_join!(writer, reader)?;
     close(out.send, recv).await?;
+    stats.elapsed_ms = started.elapsed().as_millis() as u64;
     stats.bytes_sent += out.bytes;
     stats.records_sent = out.records;
     let got = inc.stats;

@@ -121,6 +121,11 @@ pub fn db_options() -> Options {
     o.set_max_background_jobs(2);
     o.set_bytes_per_sync(1 << 20);
     o.set_keep_log_file_num(5);
+    // A write-ahead log file can only be deleted once every column family with data
+    // in it has flushed; families written rarely (meta, audit) would otherwise keep
+    // every log since their last write. Past this size the oldest logs' families are
+    // flushed, so the logs stay bounded.
+    o.set_max_total_wal_size(64 << 20);
     o
 }
 

@@ -1,27 +1,146 @@
 //! Benchmarks: each prints its figures beside a reference measured in the same run,
-//! and the machine it ran on. Timings are printed, never asserted.
+//! and the machine it ran on. Timings are printed, never asserted. `bench all` runs
+//! every one and ends with a single table of every row beside its reference.
 
+pub mod federation;
 pub mod ingest;
 pub mod machine;
 pub mod reconcile;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 /// Which benchmark to run.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Every benchmark, then one table of all rows (what `make bench` runs).
+    All(AllArgs),
     /// Ingest: validated records per second with the digest index maintained, beside a
     /// raw RocksDB batched put of the same encoded bytes.
     Ingest(ingest::IngestArgs),
     /// Reconciliation: bytes and round trips for d differences among N records,
     /// beside the negentropy crate on the same sets.
     Reconcile(reconcile::ReconcileArgs),
+    /// Real nodes over QUIC: end-to-end reconciliation, bulk first sync, queries,
+    /// idle cost, propagation and memory.
+    Federation(federation::FederationArgs),
+}
+
+/// Arguments of `bench all`.
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    /// A short run for everyday use (a few minutes).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// One row of the final table.
+#[derive(Debug, Clone)]
+pub struct SummaryRow {
+    /// What was measured.
+    pub name: String,
+    /// The figure.
+    pub figure: String,
+    /// The reference (measured in the same run) or the goal.
+    pub reference: String,
+    /// Figure / reference, where it means something.
+    pub ratio: Option<f64>,
+    /// Whether the goal is met, where there is one.
+    pub met: Option<bool>,
+}
+
+/// The rows collected while benchmarks run.
+#[derive(Debug, Default)]
+pub struct Summary {
+    rows: Vec<SummaryRow>,
+}
+
+impl Summary {
+    /// Adds a row.
+    pub fn row(
+        &mut self,
+        name: &str,
+        figure: String,
+        reference: String,
+        ratio: Option<f64>,
+        met: Option<bool>,
+    ) {
+        self.rows.push(SummaryRow {
+            name: name.to_string(),
+            figure,
+            reference,
+            ratio,
+            met,
+        });
+    }
+
+    /// Prints the table.
+    pub fn print(&self) {
+        println!();
+        println!("summary, on {}", machine::describe());
+        println!(
+            "{:<38} | {:<44} | {:<40} | {:>7} | goal",
+            "row", "figure", "reference", "ratio"
+        );
+        for r in &self.rows {
+            println!(
+                "{:<38} | {:<44} | {:<40} | {:>7} | {}",
+                r.name,
+                r.figure,
+                r.reference,
+                r.ratio
+                    .map(|x| format!("{x:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+                match r.met {
+                    Some(true) => "met",
+                    Some(false) => "NOT met",
+                    None => "-",
+                }
+            );
+        }
+    }
 }
 
 /// Runs a benchmark.
 pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
+    let mut summary = Summary::default();
     match cmd {
-        BenchCommand::Ingest(args) => ingest::run(args),
-        BenchCommand::Reconcile(args) => reconcile::run(args),
+        BenchCommand::Ingest(args) => ingest::run(args, &mut summary)?,
+        BenchCommand::Reconcile(args) => reconcile::run(args, &mut summary)?,
+        BenchCommand::Federation(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(federation::run(args, &mut summary))?;
+        }
+        BenchCommand::All(a) => {
+            let ingest = ingest::IngestArgs {
+                records: 1_000_000,
+                quick: a.quick,
+                batch: 2_000,
+                dir: None,
+                seed: 1,
+            };
+            ingest::run(&ingest, &mut summary)?;
+            let reconcile = reconcile::ReconcileArgs {
+                records: 1_000_000,
+                quick: a.quick,
+                differences: vec![0, 1, 100, 10_000],
+            };
+            reconcile::run(&reconcile, &mut summary)?;
+            let fed = federation::FederationArgs {
+                records: 1_000_000,
+                differences: 1_000,
+                query_records: 10_000_000,
+                writes: 1_000,
+                quick: a.quick,
+                dir: None,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(federation::run(&fed, &mut summary))?;
+        }
     }
+    summary.print();
+    Ok(())
 }

@@ -145,7 +145,7 @@ fn theirs(a: &NegentropyStorageVector, b: &NegentropyStorageVector) -> anyhow::R
 }
 
 /// Runs the benchmark and prints its table.
-pub fn run(args: &ReconcileArgs) -> anyhow::Result<()> {
+pub fn run(args: &ReconcileArgs, summary: &mut super::Summary) -> anyhow::Result<()> {
     let n = if args.quick { 100_000 } else { args.records };
     println!(
         "reconciliation benchmark: N = {n} records per side, on {}",
@@ -217,6 +217,23 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<()> {
             ours_total / neg_total,
         );
         let _ = (mine.seconds, neg.seconds);
+        let ratio = ours_total / neg_total;
+        let goal = ratio < 1.0 && (d < 100 || ratio <= 0.1) && mine.round_trips <= neg.round_trips;
+        summary.row(
+            &format!("reconcile N={n} d={d} (bytes, RTs)"),
+            format!(
+                "{} B, {} RT",
+                mine.bytes_ab + mine.bytes_ba,
+                mine.round_trips
+            ),
+            format!(
+                "negentropy {} B, {} RT",
+                neg.bytes_ab + neg.bytes_ba,
+                neg.round_trips
+            ),
+            Some(ratio),
+            Some(goal),
+        );
     }
     println!();
     println!("RTs: round trips (ours: messages / 2, rounded up). Goals: for d >= 100 at most 0.1 of negentropy's bytes, fewer bytes at every d, no more round trips.");

@@ -200,6 +200,11 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// The process id of node `i`, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].process.as_ref().map(|c| c.id())
+    }
+
     /// The CA key (for tests that make further certificates).
     pub fn ca_key(&self) -> &Path {
         &self.ca_key

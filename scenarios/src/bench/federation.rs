@@ -1,0 +1,507 @@
+//! Benchmarks on real `credit-node` processes over mutual-TLS QUIC on loopback: an
+//! end-to-end reconciliation, a bulk first sync beside a raw QUIC stream and local
+//! ingest, subject queries under concurrent clients, the cost of an idle round,
+//! propagation from a city to the national hub, and each node's peak memory.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use credithub_node::admin::client::AdminClient;
+use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTarget};
+use credithub_node::link::session::SessionStats;
+use credithub_node::Store;
+use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, Version};
+
+use super::{machine, Summary};
+use crate::federation::cluster::{call, status, Cluster, NodeSpec};
+use crate::generate::{Generator, GeneratorConfig, RecordMix};
+
+/// Arguments of `bench federation`.
+#[derive(Debug, Args)]
+pub struct FederationArgs {
+    /// Records each hub holds for the reconciliation and bulk-sync rows.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: u64,
+    /// Differing records for the end-to-end reconciliation (half on each side).
+    #[arg(long, default_value_t = 1_000)]
+    pub differences: u64,
+    /// Records at the national hub for the query row.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub query_records: u64,
+    /// Writes for the propagation row.
+    #[arg(long, default_value_t = 1_000)]
+    pub writes: u64,
+    /// A short run (100 000 records, 300 000 for queries, 200 writes).
+    #[arg(long)]
+    pub quick: bool,
+    /// Where to put the federation (default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+const NATIONAL: usize = 0;
+const JIANGSU: usize = 1;
+const SUZHOU: usize = 2;
+
+fn code(s: &str) -> DivisionCode {
+    DivisionCode::parse(s).unwrap_or(DivisionCode::NATIONAL)
+}
+
+/// Generates `n` encoded records issued at `origin` about subjects of `about`
+/// (chunk by chunk, to `f`), with realistic bodies of about 500 bytes.
+fn generate(
+    origin: DivisionCode,
+    about: DivisionCode,
+    n: u64,
+    seed: u64,
+    mut f: impl FnMut(Vec<EncodedRecord>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut g = Generator::new(seed, GeneratorConfig::for_count(about, n))?;
+    let mix = RecordMix::only(RecordKind::PENALTY);
+    // Decision numbers carry the seed, so that sets made with different seeds share
+    // no record.
+    let tag = format!("-{seed}");
+    let version = Version::next(None, credithub_node::clock::now_millis());
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(20_000);
+        let chunk: Vec<EncodedRecord> = g
+            .bodies(take, &mix)
+            .map(|(kind, mut body)| {
+                body.decision_no.push_str(&tag);
+                let key = RecordKey::derive(origin, kind, &body);
+                EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)))
+            })
+            .collect();
+        f(chunk)?;
+        left -= take;
+    }
+    Ok(())
+}
+
+/// Applies chunks to stores (as records received from a peer); returns records/s.
+fn fill(
+    stores: &[&Store],
+    origin: DivisionCode,
+    about: DivisionCode,
+    n: u64,
+    seed: u64,
+) -> anyhow::Result<(f64, u64)> {
+    let mut seconds = 0.0;
+    let mut bytes = 0u64;
+    generate(origin, about, n, seed, |chunk| {
+        bytes += chunk.iter().map(|r| r.bytes.len() as u64 + 22).sum::<u64>();
+        for (i, s) in stores.iter().enumerate() {
+            for batch in chunk.chunks(4_000) {
+                let started = Instant::now();
+                s.apply_remote(batch.to_vec())?;
+                if i == 0 {
+                    seconds += started.elapsed().as_secs_f64();
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok((n as f64 / seconds.max(1e-9), bytes))
+}
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_mib(pid: Option<u32>) -> f64 {
+    pid.and_then(|p| proc_field(p, "status", "VmHWM:"))
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// CPU seconds a process has used.
+fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+async fn wait_first_round(client: &AdminClient) -> anyhow::Result<SessionStats> {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let st = status(client).await?;
+        if let Some(last) = st.parent.and_then(|p| p.last) {
+            return Ok(last);
+        }
+        if Instant::now() > deadline {
+            bail!("no round within an hour");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn reconcile_now(client: &AdminClient) -> anyhow::Result<SessionStats> {
+    match call(
+        client,
+        &AdminRequest::Reconcile {
+            target: ReconcileTarget::Parent,
+        },
+    )
+    .await?
+    {
+        AdminResponse::Reconciled(mut r) => match r.pop() {
+            Some(PeerRound { result: Ok(s), .. }) => Ok(s),
+            Some(PeerRound { result: Err(e), .. }) => bail!("round failed: {e}"),
+            None => bail!("no round"),
+        },
+        other => bail!("unexpected answer {other:?}"),
+    }
+}
+
+/// A raw QUIC stream over loopback with the same certificates: MB/s for `bytes`.
+async fn raw_quic(certs: &Path, bytes: u64) -> anyhow::Result<f64> {
+    use credithub_node::link::quic::{connect, node_endpoint};
+    let server = node_endpoint(certs, ([127, 0, 0, 1], 0).into())?;
+    let addr = server.local_addr()?;
+    let client = node_endpoint(certs, ([127, 0, 0, 1], 0).into())?;
+    let receiver = tokio::spawn(async move {
+        let conn = server.accept().await.context("no connection")?.await?;
+        // Nodes allow no unidirectional streams: the push uses a bidirectional one.
+        let (_send, mut recv) = conn.accept_bi().await?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        while let Some(n) = recv.read(&mut buf).await? {
+            total += n as u64;
+        }
+        anyhow::Ok(total)
+    });
+    let (conn, _) = connect(&client, addr, "localhost").await?;
+    let started = Instant::now();
+    let (mut send, _recv) = conn.open_bi().await?;
+    let chunk = vec![7u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        send.write_all(&chunk[..n]).await?;
+        left -= n as u64;
+    }
+    send.finish()?;
+    let got = receiver.await??;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(got == bytes, "raw stream moved {got} of {bytes} bytes");
+    Ok(bytes as f64 / secs / 1e6)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+/// Runs the benchmark, printing each figure and adding the summary rows.
+pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result<()> {
+    let (n, qn, writes) = if args.quick {
+        (100_000, 300_000, 200)
+    } else {
+        (
+            args.records,
+            args.query_records.max(args.records),
+            args.writes,
+        )
+    };
+    let d = args.differences;
+    let tmp = tempfile::tempdir()?;
+    let root = args.dir.clone().unwrap_or_else(|| tmp.path().join("fed"));
+    println!(
+        "federation benchmark: N = {n}, d = {d}, queries over {qn} records, {writes} writes; on {}",
+        machine::describe()
+    );
+    let specs = vec![
+        NodeSpec {
+            name: "national".into(),
+            jurisdiction: DivisionCode::NATIONAL,
+            parent: None,
+        },
+        NodeSpec {
+            name: "jiangsu".into(),
+            jurisdiction: code("320000"),
+            parent: Some(NATIONAL),
+        },
+        NodeSpec {
+            name: "suzhou".into(),
+            jurisdiction: code("320500"),
+            parent: Some(JIANGSU),
+        },
+    ];
+    let mut cluster = Cluster::start_with(
+        &root,
+        specs,
+        vec![RecordKind::BLACK_LIST],
+        Duration::from_secs(3600),
+        |_| String::new(),
+    )?;
+    for i in 0..3 {
+        cluster.stop_node(i, false);
+    }
+    // The hubs hold N records of Jiangsu's origin about Suzhou companies, plus d/2
+    // each that the other lacks; the national hub also holds the query population.
+    let (ingest_rate, bytes) = {
+        let (dn, dj) = (
+            cluster.nodes[NATIONAL].dir.join("data"),
+            cluster.nodes[JIANGSU].dir.join("data"),
+        );
+        for dir in [&dn, &dj, &cluster.nodes[SUZHOU].dir.join("data")] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let national = Store::open(&dn, Some(DivisionCode::NATIONAL))?;
+        let jiangsu = Store::open(&dj, Some(code("320000")))?;
+        let fill_started = Instant::now();
+        let (rate, bytes) = fill(&[&jiangsu, &national], code("320000"), code("320500"), n, 1)?;
+        // Newer at the hub: Zhejiang's records about Suzhou companies (they flow down);
+        // newer at Jiangsu: its own (they flow up).
+        fill(&[&national], code("330000"), code("320500"), d / 2, 2)?;
+        fill(&[&jiangsu], code("320000"), code("320500"), d - d / 2, 3)?;
+        if qn > n {
+            fill(&[&national], code("330100"), code("330100"), qn - n, 4)?;
+        }
+        national.flush()?;
+        jiangsu.flush()?;
+        println!(
+            "stores filled in {:.0} s (local ingest of received records: {rate:.0} records/s)",
+            fill_started.elapsed().as_secs_f64()
+        );
+        (rate, bytes)
+    };
+
+    // End-to-end reconciliation: Jiangsu's first round after its start.
+    cluster.start_node(NATIONAL)?;
+    let national = cluster.admin(NATIONAL).await?;
+    cluster.start_node(JIANGSU)?;
+    let jiangsu = cluster.admin(JIANGSU).await?;
+    let rec = wait_first_round(&jiangsu).await?;
+    println!(
+        "e2e reconcile: {} ms, {} records moved, {} bytes of reconciliation, {} messages",
+        rec.elapsed_ms,
+        rec.records_sent + rec.records_received,
+        rec.sync_bytes,
+        rec.sync_messages
+    );
+    summary.row(
+        "e2e reconcile, 2 nodes, QUIC+mTLS",
+        format!("N={n}, d={d}: {} ms", rec.elapsed_ms),
+        "goal 1000 ms".into(),
+        Some(rec.elapsed_ms as f64 / 1000.0),
+        Some(rec.elapsed_ms < 1000),
+    );
+
+    // Idle rounds: nothing to do.
+    let rounds = if args.quick { 10 } else { 30 };
+    let (cpu_n, cpu_j) = (
+        cpu_seconds(cluster.pid(NATIONAL)),
+        cpu_seconds(cluster.pid(JIANGSU)),
+    );
+    let mut idle_bytes = 0;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let s = reconcile_now(&jiangsu).await?;
+        idle_bytes += s.bytes_sent + s.bytes_received;
+    }
+    let idle_ms = started.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+    let cpu_ms = (cpu_seconds(cluster.pid(NATIONAL)) - cpu_n + cpu_seconds(cluster.pid(JIANGSU))
+        - cpu_j)
+        * 1000.0
+        / rounds as f64;
+    println!("idle round: {} bytes both ways, {cpu_ms:.1} ms CPU (both nodes), {idle_ms:.1} ms wall per round asked through the admin API", idle_bytes / rounds);
+    summary.row(
+        "idle round (nothing to do)",
+        format!("{} B, {cpu_ms:.1} ms CPU", idle_bytes / rounds),
+        "-".into(),
+        None,
+        None,
+    );
+
+    // Bulk first sync: an empty Suzhou takes what Jiangsu holds about its companies.
+    cluster.start_node(SUZHOU)?;
+    let suzhou = cluster.admin(SUZHOU).await?;
+    let bulk = wait_first_round(&suzhou).await?;
+    let secs = bulk.elapsed_ms as f64 / 1000.0;
+    let bulk_rate = bulk.records_received as f64 / secs.max(1e-9);
+    let bulk_mbs = bulk.bytes_received as f64 / secs.max(1e-9) / 1e6;
+    let raw_mbs = raw_quic(
+        &cluster.nodes[JIANGSU].dir.join("certs"),
+        bulk.bytes_received.max(bytes),
+    )
+    .await?;
+    println!(
+        "bulk first sync: {} records in {secs:.1} s: {bulk_rate:.0} records/s, {bulk_mbs:.1} MB/s; raw QUIC stream {raw_mbs:.1} MB/s; local ingest {ingest_rate:.0} records/s",
+        bulk.records_received
+    );
+    summary.row(
+        "bulk first sync province→empty city",
+        format!("{bulk_rate:.0} rec/s, {bulk_mbs:.1} MB/s"),
+        format!("ingest {ingest_rate:.0} rec/s; raw QUIC {raw_mbs:.0} MB/s"),
+        Some(bulk_rate / ingest_rate),
+        Some(bulk_rate / ingest_rate >= 0.7),
+    );
+
+    // Propagation: steady writes at Suzhou until stored at the national hub.
+    let mut g = Generator::new(9, GeneratorConfig::for_count(code("320500"), writes))?;
+    let subject = g.record(RecordKind::PENALTY).subject;
+    let period = Duration::from_millis(20);
+    let started = Instant::now();
+    for i in 0..writes {
+        let mut body: RecordBody = g.record(RecordKind::PENALTY);
+        body.subject = subject.clone();
+        body.other_ids.clear();
+        body.status = credithub_protocol::record::RecordStatus::Active;
+        body.decision_no.push_str(&format!("-p{i}"));
+        call(
+            &suzhou,
+            &AdminRequest::Put {
+                records: vec![(RecordKind::PENALTY, body)],
+            },
+        )
+        .await?;
+        let next = period * (i as u32 + 1);
+        if let Some(wait) = next.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let id = subject.id.unmasked();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let delays = loop {
+        let req = AdminRequest::Query {
+            subject: id.clone(),
+            purpose: Some("benchmark".into()),
+            audience: None,
+            fresh: false,
+        };
+        if let AdminResponse::Answer(a) = call(&national, &req).await? {
+            let mine: Vec<_> = a
+                .records
+                .iter()
+                .filter(|r| r.origin == code("320500"))
+                .collect();
+            if mine.len() as u64 >= writes {
+                let mut delays: Vec<f64> = mine
+                    .iter()
+                    .map(|r| r.arrived_ms.saturating_sub(r.version >> 16) as f64)
+                    .collect();
+                delays.sort_by(f64::total_cmp);
+                break delays;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("writes did not reach the national hub within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (p50, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    println!(
+        "propagation city → province → national: p50 {p50:.0} ms, p99 {p99:.0} ms over {} writes",
+        delays.len()
+    );
+    summary.row(
+        "propagation city→national (2 hops)",
+        format!("p50 {p50:.0} ms, p99 {p99:.0} ms"),
+        "goal p99 2000 ms".into(),
+        Some(p99 / 2000.0),
+        Some(p99 < 2000.0),
+    );
+
+    // Subject queries at the national hub, 8 concurrent clients.
+    let mut subjects = Vec::new();
+    generate(code("330100"), code("330100"), 2_000.min(qn), 4, |chunk| {
+        for r in chunk {
+            if let Ok(rec) = codec::decode(r.key, &r.bytes) {
+                if let Some(b) = rec.body {
+                    subjects.push(b.subject.id.unmasked());
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let subjects = Arc::new(subjects);
+    let window = Duration::from_secs(if args.quick { 3 } else { 10 });
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..8usize {
+        let n = &cluster.nodes[NATIONAL];
+        let client = AdminClient::connect(
+            &n.address,
+            &n.dir.join("certs"),
+            crate::federation::cluster::ADMIN,
+        )
+        .await?;
+        let subjects = subjects.clone();
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            let started = Instant::now();
+            let mut i = c;
+            while started.elapsed() < window {
+                let req = AdminRequest::Query {
+                    subject: subjects[i % subjects.len()].clone(),
+                    purpose: None,
+                    audience: None,
+                    fresh: false,
+                };
+                let t = Instant::now();
+                let ok = matches!(client.call(&req).await, Ok(AdminResponse::Answer(_)));
+                if ok {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                i += 8;
+            }
+            client.close().await;
+            lat
+        });
+    }
+    let mut lat = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        lat.extend(r?);
+    }
+    lat.sort_by(f64::total_cmp);
+    let qps = lat.len() as f64 / window.as_secs_f64();
+    let (q50, q99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!("subject queries over {qn} records, 8 clients: {qps:.0}/s, p50 {q50:.2} ms, p99 {q99:.2} ms");
+    summary.row(
+        "subject queries, 8 clients",
+        format!("N={qn}: {qps:.0}/s, p50 {q50:.2} ms, p99 {q99:.2} ms"),
+        "goal p99 2 ms".into(),
+        Some(q99 / 2.0),
+        Some(q99 < 2.0),
+    );
+
+    let mem: Vec<(String, f64)> = (0..3)
+        .map(|i| (cluster.nodes[i].spec.name.clone(), peak_mib(cluster.pid(i))))
+        .collect();
+    let worst = mem.iter().map(|m| m.1).fold(0.0, f64::max);
+    let text: Vec<String> = mem.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
+    println!("peak resident memory (MiB): {}", text.join(", "));
+    summary.row(
+        "peak memory per node (all rows)",
+        format!("{} MiB", text.join(", ")),
+        "goal 300 MiB".into(),
+        Some(worst / 300.0),
+        Some(worst < 300.0),
+    );
+    for c in [national, jiangsu, suzhou] {
+        c.close().await;
+    }
+    for i in (0..3).rev() {
+        cluster.stop_node(i, false);
+    }
+    Ok(())
+}
