@@ -125,12 +125,11 @@ pub fn status(args: &NodeArgs, tree: bool, stale: bool, format: Format) -> anyho
 fn print_status(st: &NodeStatus) {
     let r = &st.report;
     say!(
-        "node {} ({}), {}: {} record versions ({} tombstones), store root {}",
+        "node {} ({}), {}: {} record versions (tombstones included; `stats` counts them), store root {}",
         r.name,
         place(r.jurisdiction),
         st.health,
         r.records,
-        r.tombstones,
         r.store_root
     );
     print_parent(st);

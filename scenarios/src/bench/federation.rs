@@ -274,9 +274,6 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         // newer at Jiangsu: its own (they flow up).
         fill(&[&national], code("330000"), code("320500"), d / 2, 2)?;
         fill(&[&jiangsu], code("320000"), code("320500"), d - d / 2, 3)?;
-        if qn > n {
-            fill(&[&national], code("330100"), code("330100"), qn - n, 4)?;
-        }
         national.flush()?;
         jiangsu.flush()?;
         println!(
@@ -421,6 +418,40 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         Some(p99 / 2000.0),
         Some(p99 < 2000.0),
     );
+
+    // The query population: Hangzhou's records up to `qn` in all, added to the
+    // national hub's store while it is stopped (none of them is in Jiangsu's scope:
+    // records about subjects registered outside Zhejiang are left out).
+    if qn > n {
+        national.close().await;
+        cluster.stop_node(NATIONAL, false);
+        let store = Store::open(&cluster.nodes[NATIONAL].dir.join("data"), None)?;
+        let started = Instant::now();
+        let mut added = 0u64;
+        generate(code("330100"), code("330100"), qn - n, 4, |chunk| {
+            let chunk: Vec<EncodedRecord> = chunk
+                .into_iter()
+                .filter(|r| {
+                    r.key
+                        .subject_region()
+                        .is_some_and(|d| code("330000").contains(d))
+                })
+                .collect();
+            added += chunk.len() as u64;
+            for batch in chunk.chunks(4_000) {
+                store.apply_remote(batch.to_vec())?;
+            }
+            Ok(())
+        })?;
+        store.flush()?;
+        drop(store);
+        println!(
+            "query population: {added} more records at the national hub in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        cluster.start_node(NATIONAL)?;
+    }
+    let national = cluster.admin(NATIONAL).await?;
 
     // Subject queries at the national hub, 8 concurrent clients.
     let mut subjects = Vec::new();
