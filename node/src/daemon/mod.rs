@@ -315,7 +315,7 @@ impl Node {
                 let mut r = c.report.clone();
                 if let Some(child) = &r.report {
                     let (count, fingerprint) = scope_sum(&partitions, &c.scope);
-                    r.behind_records = Some(count - child.scope_count);
+                    r.behind_records = Some(count.saturating_sub(child.scope_count));
                     r.roots_match = Some(fingerprint == child.scope_root);
                 }
                 r

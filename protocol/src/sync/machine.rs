@@ -398,8 +398,9 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         }
         let (m, t) = (mine.signed_count(), theirs.signed_count());
         // Counts far apart (a bulk load, or an interrupted one) say many records
-        // differ: descend, where whole missing subtrees become ranges.
-        let lopsided = (m - t).abs() * 4 >= m.max(t);
+        // differ: descend, where whole missing subtrees become ranges. (Wide: the
+        // peer's count is whatever it sent, up to ±2^63.)
+        let lopsided = (i128::from(m) - i128::from(t)).abs() * 4 >= i128::from(m.max(t));
         let mut delta = *mine;
         delta.sub(theirs);
         if let Some(decoded) = delta.decode() {

@@ -246,6 +246,37 @@ fn large_partitions_are_compared_through_a_sketch() {
     assert_eq!(a2.all().collect::<Vec<_>>(), b2.all().collect::<Vec<_>>());
 }
 
+/// Found by the `reconciler` fuzz target's replay test (`tests/tests/fuzz_corpus.rs`): a
+/// peer's root cell with a count near ±2^63 made the comparison of the two counts
+/// overflow (a panic with overflow checks, a wrong comparison without).
+#[test]
+fn extreme_counts_from_the_peer_do_not_overflow() {
+    let mut a = MemIndex::new();
+    for s in 0..20 {
+        a.put(partition(0), item(s, 1));
+    }
+    for count in [i64::MIN, i64::MIN + 1, -(1 << 62), -1, 1 << 62, i64::MAX] {
+        let mut side = Reconciler::new(&a, all_scope, Limits::default());
+        let roots = Message::Round(vec![Part::Roots(vec![PartitionRoot {
+            partition: partition(0),
+            cell: WireCell {
+                count,
+                sums: [1u64, 2, 3].map(u64::to_le_bytes),
+            },
+        }])]);
+        // Counts far from this side's 20: it descends.
+        match side.receive(roots) {
+            Ok(Some(Message::Round(parts))) => {
+                assert!(
+                    matches!(parts.as_slice(), [Part::Children { .. }]),
+                    "count {count}: {parts:?}"
+                );
+            }
+            other => panic!("count {count}: {other:?}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Change {
     OnlyA(u64),

@@ -1,0 +1,5 @@
+//! Certificate identities from arbitrary URIs and DER bytes (see `src/lib.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| credithub_fuzz::identity(data));
