@@ -9,5 +9,6 @@
 //!   same run.
 
 pub mod bench;
+pub mod chaos;
 pub mod federation;
 pub mod generate;

@@ -1,7 +1,7 @@
 //! `scenarios`: synthetic data and scenario tooling for credithub.
 
 use clap::{Parser, Subcommand};
-use credithub_scenarios::{bench, federation, generate};
+use credithub_scenarios::{bench, chaos, federation, generate};
 
 /// Synthetic data and scenario tooling for credithub.
 #[derive(Debug, Parser)]
@@ -21,6 +21,10 @@ enum Command {
     /// Run a benchmark (use a release build: `make bench`).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run a fault scenario against a federation on loopback (kill, hub-down,
+    /// lossy-link, full-disk, clock-skew); exits non-zero when a check fails.
+    #[command(subcommand)]
+    Chaos(chaos::ChaosCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +41,22 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             if !runtime.block_on(federation::run(&args))? {
                 anyhow::bail!("the federation did not converge to what every node should hold");
+            }
+        }
+        Command::Chaos(cmd) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(chaos::run(&cmd))?;
+            report.print_summary();
+            if !report.passed() {
+                eprintln!(
+                    "chaos {}: {} check(s) failed (replay with --seed {})",
+                    report.scenario,
+                    report.failures().len(),
+                    report.seed
+                );
+                std::process::exit(1);
             }
         }
     }

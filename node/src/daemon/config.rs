@@ -14,7 +14,8 @@ use serde::Deserialize;
 /// `CREDIT_*` variables that are not node settings: the configuration file's own
 /// (`--config`), and `credit-admin`'s. (`CREDIT_CERTS_DIR` and `CREDIT_DATA_DIR` mean
 /// the same for both.)
-const CLIENT_VARIABLES: [&str; 5] = [
+const CLIENT_VARIABLES: [&str; 6] = [
+    crate::clock::OFFSET_VARIABLE,
     "CREDIT_CONFIG",
     "CREDIT_NODE",
     "CREDIT_FORMAT",
