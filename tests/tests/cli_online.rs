@@ -2,20 +2,18 @@
 //! --yes), online import and query, and the errors an operator meets first (no node
 //! given, a certificate that is not an admin's, a missing certificate).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{admin_binary, text};
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use credithub_node::certs::{self, Role};
 use credithub_protocol::{DivisionCode, RecordKind};
-use credithub_scenarios::federation::cluster::{node_binary, Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::{Cluster, NodeSpec};
 use credithub_scenarios::generate::{write_csv, CsvOptions, FileKind, Generator, GeneratorConfig};
-
-fn admin_binary() -> PathBuf {
-    node_binary()
-        .expect("binaries built")
-        .with_file_name("credit-admin")
-}
 
 fn run(certs: &Path, node: &str, args: &[&str]) -> Output {
     Command::new(admin_binary())
@@ -26,14 +24,6 @@ fn run(certs: &Path, node: &str, args: &[&str]) -> Output {
         .env_remove("CREDIT_FORMAT")
         .output()
         .expect("credit-admin runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

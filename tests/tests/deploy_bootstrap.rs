@@ -3,13 +3,16 @@
 //! keys, a second run refused, a malformed argument named), and cheap sanity checks of
 //! the systemd unit and the Containerfile.
 
+mod common;
+
+use common::{admin_binary, text};
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use credithub_node::certs::{self, Role};
-use credithub_scenarios::federation::cluster::node_binary;
 
 /// The three nodes of the test federation: name, jurisdiction, hosts.
 const NODES: [(&str, &str, &str); 3] = [
@@ -20,12 +23,6 @@ const NODES: [(&str, &str, &str); 3] = [
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
-}
-
-fn admin_binary() -> PathBuf {
-    node_binary()
-        .expect("binaries built")
-        .with_file_name("credit-admin")
 }
 
 /// Runs the bootstrap script with `args`, against the built credit-admin.
@@ -39,14 +36,6 @@ fn bootstrap(args: &[String]) -> Output {
         .env_remove("CREDIT_FORMAT")
         .output()
         .expect("bash runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn mode(path: &Path) -> u32 {

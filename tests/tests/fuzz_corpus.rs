@@ -541,63 +541,8 @@ fn reconciler_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
 // ---------------------------------------------------------------------------------
 // csv_import
 
-const PENALTY_CODES: &[&str] = &[
-    "CF_XDR_MC",
-    "CF_XDR_LB",
-    "CF_XDR_SHXYM",
-    "CF_XDR_GSZC",
-    "CF_XDR_ZZJG",
-    "CF_FRDB",
-    "CF_FR_ZJLX",
-    "CF_FR_ZJHM",
-    "CF_XDR_ZJLX",
-    "CF_XDR_ZJHM",
-    "CF_WSH",
-    "CF_WFXW",
-    "CF_SY",
-    "CF_YJ",
-    "CF_CFLB",
-    "CF_NR",
-    "CF_NR_FK",
-    "CF_NR_WFFF",
-    "CF_NR_ZKDX",
-    "CF_JDRQ",
-    "CF_YXQ",
-    "CF_GSJZQ",
-    "CF_CFJG",
-    "CF_CFJGDM",
-    "CF_SJLY",
-    "CF_SJLYDM",
-    "BZ",
-];
-
-const LICENCE_CODES: &[&str] = &[
-    "XK_XDR_MC",
-    "XK_XDR_LB",
-    "XK_XDR_SHXYM",
-    "XK_XDR_GSZC",
-    "XK_XDR_ZZJG",
-    "XK_FRDB",
-    "XK_FR_ZJLX",
-    "XK_FR_ZJHM",
-    "XK_XDR_ZJLX",
-    "XK_XDR_ZJHM",
-    "XK_XKWS",
-    "XK_WSH",
-    "XK_XKLB",
-    "XK_XKZS",
-    "XK_XKBH",
-    "XK_NR",
-    "XK_JDRQ",
-    "XK_YXQZ",
-    "XK_YXQZI",
-    "XK_XKJG",
-    "XK_XKJGDM",
-    "XK_ZT",
-    "XK_LYDW",
-    "XK_LYDWDM",
-    "BZ",
-];
+// The column codes of the national format, as the generator writes them.
+use credithub_scenarios::generate::FileKind;
 
 const CHINESE: &[&str] = &[
     "行政相对人名称",
@@ -730,8 +675,8 @@ fn csv_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
         }
     }
     let codes: Vec<&str> = match rng.gen_range(0..3) {
-        0 => PENALTY_CODES.to_vec(),
-        1 => LICENCE_CODES.to_vec(),
+        0 => FileKind::Penalty.codes().to_vec(),
+        1 => FileKind::Licence.codes().to_vec(),
         _ => CHINESE.to_vec(),
     };
     let mut header: Vec<&str> = codes

@@ -6,7 +6,11 @@
 //! auditors; an old record no longer published without anyone acting; masked numbers,
 //! a required purpose, and an audit chain that fails verification once tampered with.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{admin_binary, json, text};
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -19,19 +23,13 @@ use credithub_protocol::record::{Details, ListEntryDetails, Severity};
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{Date, DivisionCode, RecordBody, RecordKey, RecordKind};
 use credithub_scenarios::federation::check::converge;
-use credithub_scenarios::federation::cluster::{call, node_binary, Cluster};
+use credithub_scenarios::federation::cluster::{call, Cluster};
 use credithub_scenarios::federation::{subscriptions, three_tier_specs};
 
 const NATIONAL: usize = 0;
 const JIANGSU: usize = 1;
 const SUZHOU: usize = 3;
 const HANGZHOU: usize = 5;
-
-fn admin_binary() -> PathBuf {
-    node_binary()
-        .expect("binaries built")
-        .with_file_name("credit-admin")
-}
 
 fn cli(cluster: &Cluster, i: usize, client: &str, args: &[&str]) -> Output {
     let n = &cluster.nodes[i];
@@ -44,19 +42,6 @@ fn cli(cluster: &Cluster, i: usize, client: &str, args: &[&str]) -> Output {
         .env_remove("CREDIT_DATA_DIR")
         .output()
         .expect("credit-admin runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", text(o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
 }
 
 fn query(

@@ -3,8 +3,12 @@
 //! index entry is damaged offline), stats, backup and restore, drain and health,
 //! metrics during sync, and the start-up errors an operator meets.
 
+mod common;
+
+use common::{admin_binary, json, text};
+
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -17,12 +21,6 @@ use credithub_scenarios::federation::check::converge;
 use credithub_scenarios::federation::cluster::{call, node_binary, Cluster, NodeSpec};
 use credithub_scenarios::federation::{subscriptions, three_tier_specs};
 
-fn admin_binary() -> PathBuf {
-    node_binary()
-        .expect("binaries built")
-        .with_file_name("credit-admin")
-}
-
 fn admin(node_dir: &Path, address: &str, args: &[&str]) -> Output {
     Command::new(admin_binary())
         .args(args)
@@ -33,19 +31,6 @@ fn admin(node_dir: &Path, address: &str, args: &[&str]) -> Output {
         .env_remove("CREDIT_DATA_DIR")
         .output()
         .expect("credit-admin runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", text(o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
 }
 
 /// A plain HTTP GET; returns the status code and body.
