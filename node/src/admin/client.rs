@@ -73,12 +73,23 @@ impl AdminClient {
             .unwrap_or_else(|| "import.csv".into());
         let bytes = std::fs::read(file)?;
         let (mut send, mut recv) = self.conn.open_bi().await?;
-        write_value(&mut send, &AdminRequest::ImportBegin { name }).await?;
-        for chunk in bytes.chunks(IMPORT_CHUNK) {
-            write_value(&mut send, &AdminRequest::ImportChunk(chunk.to_vec())).await?;
+        let upload = async {
+            write_value(&mut send, &AdminRequest::ImportBegin { name }).await?;
+            for chunk in bytes.chunks(IMPORT_CHUNK) {
+                write_value(&mut send, &AdminRequest::ImportChunk(chunk.to_vec())).await?;
+            }
+            write_value(&mut send, &AdminRequest::ImportEnd).await?;
+            send.finish()?;
+            Ok::<(), LinkError>(())
+        };
+        if let Err(cut) = upload.await {
+            // The node stops reading when it refuses the import part-way (a full
+            // disk, say) and answers why; that answer is the error worth showing.
+            return match answer(&mut recv).await {
+                Ok(AdminResponse::Error(e)) => Err(LinkError::Refused(e)),
+                _ => Err(cut),
+            };
         }
-        write_value(&mut send, &AdminRequest::ImportEnd).await?;
-        send.finish()?;
         match answer(&mut recv).await? {
             AdminResponse::Imported(json) => Ok(json),
             AdminResponse::Error(e) => Err(LinkError::Refused(e)),
