@@ -1,6 +1,7 @@
-//! `credit-admin cert create-ca | create-node | create-client | list`: the certificates
-//! of a certs directory, CockroachDB-style (fixed file names, the CA key kept apart,
-//! nothing overwritten without `--overwrite`, private keys only).
+//! `credit-admin cert create-ca | create-node | create-client | list | revoke`: the
+//! certificates of a certs directory, CockroachDB-style (fixed file names, the CA key
+//! kept apart, nothing overwritten without `--overwrite`, private keys only), and the
+//! CA's revocation list.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,24 @@ enum CertCommand {
     CreateClient(CreateClientArgs),
     /// List the certificates of a certs directory.
     List(CertsDir),
+    /// Revoke a certificate: add it to the CA's revocation list (ca.crl), to be copied
+    /// to every node's certs directory.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    #[command(flatten)]
+    dir: CertsDir,
+    /// The CA key file (mode 0600).
+    #[arg(long, env = "CREDIT_CA_KEY")]
+    ca_key: PathBuf,
+    /// The certificate to revoke: a path, or a file name in the certs directory
+    /// (node.crt, client.<name>.crt).
+    cert: PathBuf,
+    /// Go ahead (a revocation cannot be undone).
+    #[arg(long)]
+    yes: bool,
 }
 
 /// The certs directory option.
@@ -126,6 +145,8 @@ struct CertRow {
     is_ca: bool,
     hosts: Vec<String>,
     problem: Option<String>,
+    serial: String,
+    revoked_at: Option<String>,
 }
 
 impl CertRow {
@@ -143,6 +164,8 @@ impl CertRow {
             is_ca: info.is_ca,
             hosts: info.hosts.clone(),
             problem: info.problem.clone(),
+            serial: info.serial.clone(),
+            revoked_at: info.revoked_at.map(rfc3339),
         }
     }
 }
@@ -203,6 +226,55 @@ pub fn run(args: &CertArgs, format: Format) -> anyhow::Result<()> {
             report(&created, format)
         }
         CertCommand::List(dir) => list(&dir.certs_dir, format),
+        CertCommand::Revoke(a) => revoke(a, format),
+    }
+}
+
+fn revoke(a: &RevokeArgs, format: Format) -> anyhow::Result<()> {
+    let in_dir = a.dir.certs_dir.join(&a.cert);
+    let cert = if !a.cert.exists() && a.cert.components().count() == 1 && in_dir.exists() {
+        in_dir
+    } else {
+        a.cert.clone()
+    };
+    if !a.yes {
+        anyhow::bail!(
+            "revoking {} cannot be undone: add --yes to go ahead",
+            cert.display()
+        );
+    }
+    let r = certs::revoke(&a.dir.certs_dir, &a.ca_key, &cert)
+        .with_context(|| format!("revoking {}", cert.display()))?;
+    match format {
+        Format::Json => print_json(&serde_json::json!({
+            "crl_file": r.crl_file,
+            "serial": r.serial,
+            "newly_revoked": r.newly_revoked,
+            "entries": r.entries,
+        })),
+        Format::Table => {
+            if r.newly_revoked {
+                say!(
+                    "revoked {} (serial {}); {} now lists {} certificate(s)",
+                    cert.display(),
+                    r.serial,
+                    r.crl_file.display(),
+                    r.entries
+                );
+            } else {
+                say!(
+                    "{} (serial {}) was already revoked; {} unchanged",
+                    cert.display(),
+                    r.serial,
+                    r.crl_file.display()
+                );
+            }
+            say!(
+                "copy {} into every node's certs directory: nodes read it within seconds (or at once on SIGHUP) and close the revoked certificate's connections",
+                certs::CA_CRL
+            );
+            Ok(())
+        }
     }
 }
 
@@ -250,7 +322,9 @@ fn list(certs_dir: &Path, format: Format) -> anyhow::Result<()> {
                     (None, true) => "ca".to_string(),
                     (None, false) => "invalid".to_string(),
                 };
-                let expires = if row.expired {
+                let expires = if let Some(at) = &row.revoked_at {
+                    format!("{} (REVOKED {at})", row.not_after)
+                } else if row.expired {
                     format!("{} (EXPIRED)", row.not_after)
                 } else {
                     format!("{} ({} days)", row.not_after, info.days_left())

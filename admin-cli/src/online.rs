@@ -138,16 +138,22 @@ fn print_status(st: &NodeStatus) {
     } else {
         print_children(&r.children);
     }
-    let refused: Vec<String> = st.refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let by_reason = |m: &std::collections::BTreeMap<String, u64>| -> String {
+        if m.is_empty() {
+            return "none".into();
+        }
+        m.iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    say!("refused records: {}", by_reason(&st.refused));
     say!(
-        "refused records: {}; refused connections: {}",
-        if refused.is_empty() {
-            "none".into()
-        } else {
-            refused.join(", ")
-        },
-        st.refused_connections
+        "refused connections: {}",
+        by_reason(&st.refused_connections_by)
     );
+    say!("refused requests: {}", by_reason(&st.refused_requests));
+    say!("failed sessions: {}", by_reason(&st.session_failures));
 }
 
 fn print_parent(st: &NodeStatus) {

@@ -7,31 +7,18 @@ use std::time::Duration;
 use credithub_node::admin::AdminRequest;
 use credithub_node::Store;
 use credithub_protocol::testing::body_about;
-use credithub_protocol::{DivisionCode, RecordKind};
+use credithub_protocol::RecordKind;
 use credithub_scenarios::federation::check::converge;
-use credithub_scenarios::federation::cluster::{call, status, Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::{call, status, Cluster};
+
+mod common;
+
+use common::rogue::three_tier;
 
 #[test]
 fn a_province_serves_its_cities_while_the_national_hub_is_down() {
-    let code = |s: &str| DivisionCode::parse(s).expect("code");
     let dir = tempfile::tempdir().expect("tmp");
-    let specs = vec![
-        NodeSpec {
-            name: "national".into(),
-            jurisdiction: DivisionCode::NATIONAL,
-            parent: None,
-        },
-        NodeSpec {
-            name: "jiangsu".into(),
-            jurisdiction: code("320000"),
-            parent: Some(0),
-        },
-        NodeSpec {
-            name: "nanjing".into(),
-            jurisdiction: code("320100"),
-            parent: Some(1),
-        },
-    ];
+    let specs = three_tier();
     let mut cluster = Cluster::start(
         &dir.path().join("fed"),
         specs,

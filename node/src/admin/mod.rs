@@ -333,8 +333,19 @@ pub struct NodeStatus {
     pub parent: Option<LinkStatus>,
     /// Records refused from peers since start, by reason.
     pub refused: BTreeMap<String, u64>,
-    /// Connections refused since start (certificate role or jurisdiction, handshakes).
+    /// Connections refused since start (certificate role or jurisdiction, handshakes,
+    /// limits).
     pub refused_connections: u64,
+    /// The same, by reason.
+    #[serde(default)]
+    pub refused_connections_by: BTreeMap<String, u64>,
+    /// Sync sessions failed since start, by reason (`stalled`, `oversized-message`,
+    /// `protocol-violation`, …).
+    #[serde(default)]
+    pub session_failures: BTreeMap<String, u64>,
+    /// Admin and read requests refused since start, by reason.
+    #[serde(default)]
+    pub refused_requests: BTreeMap<String, u64>,
     /// `starting`, `ready` or `draining`.
     pub health: String,
     /// Sync sessions running now.

@@ -55,6 +55,10 @@ pub struct CertInfo {
     pub hosts: Vec<String>,
     /// Why a non-CA certificate carries no valid identity.
     pub problem: Option<String>,
+    /// Its serial number, as hexadecimal.
+    pub serial: String,
+    /// When it was revoked, if it is on the directory's revocation list (`ca.crl`).
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl CertInfo {
@@ -239,7 +243,7 @@ fn issue(
 
 /// Loads the CA certificate and key as an issuer, checking that the key is private and
 /// belongs to the certificate. Returns the issuer and the CA's expiry.
-fn load_ca(
+pub(super) fn load_ca(
     certs_dir: &Path,
     ca_key_path: &Path,
 ) -> Result<(Issuer<'static, KeyPair>, OffsetDateTime), CertError> {
@@ -295,6 +299,13 @@ pub fn list(certs_dir: &Path) -> Result<Vec<CertInfo>, CertError> {
         let der = read_cert(&path, "a certificate")?;
         infos.push(info_of(&file, &der, &path)?);
     }
+    let revoked = super::revoke::revoked(certs_dir)?;
+    for info in &mut infos {
+        info.revoked_at = revoked
+            .iter()
+            .find(|r| r.serial == info.serial)
+            .map(|r| r.revoked_at);
+    }
     infos.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(infos)
 }
@@ -336,6 +347,8 @@ fn info_of(file: &str, der: &[u8], path: &Path) -> Result<CertInfo, CertError> {
         is_ca,
         hosts: hosts_of(&x509),
         problem,
+        serial: hex::encode(x509.raw_serial()),
+        revoked_at: None,
     })
 }
 

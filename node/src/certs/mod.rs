@@ -6,6 +6,7 @@
 //! | file | what |
 //! |---|---|
 //! | `ca.crt` | the certificate authority every node and client trusts |
+//! | `ca.crl` | the CA's list of revoked certificates, when any was revoked ([`revoke`]) |
 //! | `node.crt`, `node.key` | this node's identity, used both as TLS server and client |
 //! | `client.<name>.crt`, `client.<name>.key` | an admin's or a client application's identity |
 //!
@@ -16,6 +17,7 @@
 
 pub mod generate;
 pub mod identity;
+pub mod revoke;
 pub mod tls;
 
 #[cfg(test)]
@@ -30,6 +32,7 @@ use time::OffsetDateTime;
 
 pub use generate::{create_ca, create_client, create_node, list, CertInfo, Created, DEFAULT_HOSTS};
 pub use identity::{Identity, IdentityError, Role};
+pub use revoke::{load_crls, revoke, revoked, Revocation, RevokedEntry, CA_CRL};
 pub use tls::{client_config, peer_identity, provider, server_config, ALPN};
 
 /// The CA certificate's file name in a certs directory.

@@ -393,3 +393,85 @@ fn tls_configs_refuse_open_keys_and_missing_files() {
         Err(CertError::InvalidIdentity(_))
     ));
 }
+
+#[test]
+fn a_revoked_certificate_is_listed_and_refused_both_ways() {
+    let p = pki();
+    // Before any revocation: no list, and the admin gets through.
+    assert!(revoked(&p.certs).unwrap().is_empty());
+    handshake(
+        client_config(&p.certs, Some("ops")).unwrap(),
+        server_config(&p.certs).unwrap(),
+        "localhost",
+    )
+    .unwrap();
+
+    let r = revoke(&p.certs, &p.ca_key, &p.certs.join("client.ops.crt")).unwrap();
+    assert!(r.newly_revoked);
+    assert_eq!(r.entries, 1);
+    assert_eq!(mode(&p.certs.join(CA_CRL)), 0o644);
+    let again = revoke(&p.certs, &p.ca_key, &p.certs.join("client.ops.crt")).unwrap();
+    assert!(!again.newly_revoked, "revoking twice changes nothing");
+    let listed = list(&p.certs).unwrap();
+    let ops = listed.iter().find(|c| c.file == "client.ops.crt").unwrap();
+    assert_eq!(ops.serial, r.serial);
+    assert!(ops.revoked_at.is_some());
+    let node = listed.iter().find(|c| c.file == "node.crt").unwrap();
+    assert!(node.revoked_at.is_none());
+
+    // The server refuses the revoked client...
+    let err = handshake(
+        client_config(&p.certs, Some("ops")).unwrap(),
+        server_config(&p.certs).unwrap(),
+        "localhost",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("server:") && err.to_lowercase().contains("revoked"),
+        "{err}"
+    );
+    // ...and a client refuses a revoked server: revoke the node, keep a second list.
+    revoke(&p.certs, &p.ca_key, &p.certs.join("node.crt")).unwrap();
+    assert_eq!(revoked(&p.certs).unwrap().len(), 2, "the list accumulates");
+    let js = p.certs.parent().unwrap().join("jiangsu");
+    fs::create_dir(&js).unwrap();
+    for f in ["ca.crt", CA_CRL] {
+        fs::copy(p.certs.join(f), js.join(f)).unwrap();
+    }
+    create_node(&js, &p.ca_key, code("320000"), "jiangsu", &[], 730, false).unwrap();
+    let server_without_list = p.certs.parent().unwrap().join("nolist");
+    fs::create_dir(&server_without_list).unwrap();
+    for f in ["ca.crt", "node.crt", "node.key"] {
+        fs::copy(p.certs.join(f), server_without_list.join(f)).unwrap();
+    }
+    fs::set_permissions(
+        server_without_list.join("node.key"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let err = handshake(
+        client_config(&js, None).unwrap(),
+        server_config(&server_without_list).unwrap(),
+        "localhost",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("client:") && err.to_lowercase().contains("revoked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn only_the_issuing_ca_revokes_and_a_damaged_list_is_named() {
+    let p = pki();
+    let other = pki();
+    let err = revoke(&p.certs, &p.ca_key, &other.certs.join("node.crt")).unwrap_err();
+    assert!(err.to_string().contains("not by this CA"), "{err}");
+    let err = revoke(&p.certs, &p.ca_key, &p.certs.join("ca.crt")).unwrap_err();
+    assert!(err.to_string().contains("CA certificate"), "{err}");
+    assert!(!p.certs.join(CA_CRL).exists(), "nothing written on refusal");
+
+    fs::write(p.certs.join(CA_CRL), "not a list").unwrap();
+    let err = server_config(&p.certs).unwrap_err();
+    assert!(err.to_string().contains("ca.crl"), "{err}");
+}

@@ -1,7 +1,7 @@
 //! rustls configurations for mutual TLS between credithub nodes and their clients.
 //!
-//! Both sides trust only the certs directory's `ca.crt`, present a certificate signed
-//! by it, speak TLS 1.3 only (as QUIC requires) and offer the ALPN protocol
+//! Both sides trust only the certs directory's `ca.crt` (less what its `ca.crl`
+//! revokes, when there is one), present a certificate signed by it, speak TLS 1.3 only (as QUIC requires) and offer the ALPN protocol
 //! [`ALPN`]. The crypto provider is always *ring*, given explicitly, so no process-wide
 //! default provider is needed. After the handshake, [`peer_identity`] tells who the
 //! peer is from its certificate.
@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -17,6 +18,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::generate::read_cert;
 use super::identity::{validate_name, Identity, IdentityError};
+use super::revoke::load_crls;
 use super::{
     client_cert_file, client_key_file, read_key_file, CertError, CA_CERT, NODE_CERT, NODE_KEY,
 };
@@ -34,7 +36,9 @@ pub fn provider() -> Arc<CryptoProvider> {
 pub fn server_config(certs_dir: &Path) -> Result<ServerConfig, CertError> {
     let provider = provider();
     let roots = Arc::new(ca_roots(certs_dir)?);
-    let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone()).build()?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+        .with_crls(load_crls(certs_dir)?)
+        .build()?;
     let (chain, key) = load_pair(certs_dir, NODE_CERT, NODE_KEY)?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -57,11 +61,15 @@ pub fn client_config(
             (client_cert_file(name), client_key_file(name))
         }
     };
-    let roots = ca_roots(certs_dir)?;
+    let provider = provider();
+    let roots = Arc::new(ca_roots(certs_dir)?);
+    let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+        .with_crls(load_crls(certs_dir)?)
+        .build()?;
     let (chain, key) = load_pair(certs_dir, &cert_name, &key_name)?;
-    let mut config = ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_root_certificates(roots)
+        .with_webpki_verifier(verifier)
         .with_client_auth_cert(chain, key)?;
     config.alpn_protocols = vec![ALPN.to_vec()];
     Ok(config)

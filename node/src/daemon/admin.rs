@@ -30,10 +30,19 @@ pub async fn request(
     who: &Identity,
     recv: &mut RecvStream,
 ) -> anyhow::Result<AdminResponse> {
-    let request: AdminRequest = read_value(recv)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("empty request"))?;
-    permitted(who, &request)?;
+    let request: AdminRequest = match read_value(recv).await {
+        Ok(Some(r)) => r,
+        Ok(None) => anyhow::bail!("empty request"),
+        Err(e) => {
+            tracing::warn!(who = %who.name, role = who.role.as_str(), error = %e, "refused a malformed request");
+            node.metrics.refused_request("malformed-request");
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = permitted(who, &request) {
+        node.metrics.refused_request("role-not-permitted");
+        return Err(e);
+    }
     let admin = who.name.as_str();
     let store = &node.store;
     Ok(match request {

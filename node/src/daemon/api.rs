@@ -32,19 +32,21 @@ use crate::link::session::blocking;
 
 /// Starts the API on `listener`; runs until the task is dropped.
 pub async fn serve(node: Arc<Node>, listener: TcpListener) {
-    let mut tls = match server_config(&node.config.certs_dir) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "read API: unusable certificates; not serving");
-            return;
-        }
+    let Some(mut acceptor) = acceptor(&node) else {
+        return;
     };
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let mut generation = node.peers.generation();
     loop {
         let Ok((tcp, remote)) = listener.accept().await else {
             continue;
         };
+        // Certificates reloaded (a new revocation list): handshakes from now on use them.
+        if node.peers.generation() != generation {
+            generation = node.peers.generation();
+            if let Some(a) = self::acceptor(&node) {
+                acceptor = a;
+            }
+        }
         let node = node.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
@@ -58,6 +60,20 @@ pub async fn serve(node: Arc<Node>, listener: TcpListener) {
     }
 }
 
+/// The TLS acceptor of the read API, from the node's certs directory.
+fn acceptor(node: &Node) -> Option<TlsAcceptor> {
+    match server_config(&node.config.certs_dir) {
+        Ok(mut tls) => {
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Some(TlsAcceptor::from(Arc::new(tls)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "read API: unusable certificates");
+            None
+        }
+    }
+}
+
 async fn connection(
     node: &Arc<Node>,
     acceptor: TlsAcceptor,
@@ -67,7 +83,7 @@ async fn connection(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "read API: refused a TLS handshake");
-            node.metrics.refused_connection();
+            node.metrics.refused_connection("api-handshake-failed");
             return Ok(());
         }
     };

@@ -74,6 +74,33 @@ struct RawConfig {
     measures_file: Option<PathBuf>,
     #[serde(default)]
     api: RawApi,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    stall_timeout_secs: f64,
+    connections_per_peer: usize,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            stall_timeout_secs: 60.0,
+            connections_per_peer: 32,
+        }
+    }
+}
+
+/// Limits that protect the node from peers that misbehave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A sync session whose peer neither reads nor sends for this long is cut off.
+    pub stall_timeout: Duration,
+    /// QUIC connections one certificate may hold open at once.
+    pub connections_per_peer: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +243,8 @@ pub struct NodeConfig {
     pub measures: Catalogue,
     /// The HTTPS read API's address (none when `off`, the default).
     pub api_listen: Option<SocketAddr>,
+    /// Limits on what peers may hold or take.
+    pub limits: Limits,
 }
 
 impl NodeConfig {
@@ -354,7 +383,18 @@ impl NodeConfig {
                 ));
             }
         }
+        let l = raw.limits;
+        if !(l.stall_timeout_secs.is_finite() && l.stall_timeout_secs >= 1.0) {
+            return Err(invalid("limits.stall_timeout_secs", "must be at least 1"));
+        }
+        if l.connections_per_peer == 0 {
+            return Err(invalid("limits.connections_per_peer", "must be at least 1"));
+        }
         Ok(NodeConfig {
+            limits: Limits {
+                stall_timeout: Duration::from_secs_f64(l.stall_timeout_secs),
+                connections_per_peer: l.connections_per_peer,
+            },
             publication: raw.publication,
             measures,
             api_listen,

@@ -1,7 +1,8 @@
 //! The node's counters and their Prometheus text exposition.
 //!
 //! Counters are kept here as the node works (sync rounds by peer and result, bytes by
-//! peer and direction, refused records by reason, refused connections); gauges are
+//! peer and direction, refused records by reason, refused connections and failed
+//! sessions by reason); gauges are
 //! read when scraped (records by origin and kind from the digest roots, parent lag,
 //! RocksDB sizes and compaction state), so a scrape costs a handful of reads.
 
@@ -23,7 +24,9 @@ pub struct Metrics {
     bytes: Mutex<BTreeMap<(String, &'static str), u64>>,
     records_moved: Mutex<BTreeMap<(String, &'static str), u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
-    refused_connections: AtomicU64,
+    refused_connections: Mutex<BTreeMap<String, u64>>,
+    session_failures: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    refused_requests: Mutex<BTreeMap<&'static str, u64>>,
     refused_changes: AtomicU64,
 }
 
@@ -60,9 +63,32 @@ impl Metrics {
         }
     }
 
-    /// Counts a refused connection.
-    pub fn refused_connection(&self) {
-        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    /// Counts a refused connection (`reason`: `no-certificate`, `certificate-revoked`,
+    /// `not-a-child`, `too-many-connections`, …).
+    pub fn refused_connection(&self, reason: &str) {
+        bump(&self.refused_connections, reason.to_string(), 1);
+    }
+
+    /// Counts a refused admin or read request (`malformed-request`,
+    /// `role-not-permitted`).
+    pub fn refused_request(&self, reason: &'static str) {
+        bump(&self.refused_requests, reason, 1);
+    }
+
+    /// Refused requests so far, by reason.
+    pub fn refused_requests(&self) -> BTreeMap<String, u64> {
+        self.refused_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect()
+    }
+
+    /// Counts a session that failed, with `with` ("parent" or "child") and why
+    /// ([`crate::link::LinkError::kind`]).
+    pub fn session_failure(&self, with: &'static str, kind: &'static str) {
+        bump(&self.session_failures, (with, kind), 1);
     }
 
     /// Counts an attempt to change a record of another origin.
@@ -78,9 +104,26 @@ impl Metrics {
             .clone()
     }
 
-    /// Refused connections so far.
-    pub fn refused_connections(&self) -> u64 {
-        self.refused_connections.load(Ordering::Relaxed)
+    /// Refused connections so far, by reason.
+    pub fn refused_connections(&self) -> BTreeMap<String, u64> {
+        self.refused_connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Failed sessions so far, by why they failed (both sides together).
+    pub fn session_failures(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for ((_, kind), n) in self
+            .session_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            *out.entry(kind.to_string()).or_default() += n;
+        }
+        out
     }
 }
 
@@ -216,13 +259,46 @@ pub fn render(node: &Node) -> String {
         &mut out,
         "credithub_refused_connections_total",
         "counter",
-        "Connections refused (certificate role or jurisdiction, failed handshakes)",
+        "Connections refused (failed handshakes, certificate role or jurisdiction, limits), by reason",
     );
-    let _ = writeln!(
-        out,
-        "credithub_refused_connections_total {}",
-        m.refused_connections()
+    for (reason, n) in m.refused_connections().iter() {
+        let _ = writeln!(
+            out,
+            "credithub_refused_connections_total{{reason=\"{}\"}} {n}",
+            label(reason)
+        );
+    }
+    family(
+        &mut out,
+        "credithub_refused_requests_total",
+        "counter",
+        "Admin and read requests refused (malformed, or not allowed to the certificate's role), by reason",
     );
+    for (reason, n) in m.refused_requests().iter() {
+        let _ = writeln!(
+            out,
+            "credithub_refused_requests_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "credithub_session_failures_total",
+        "counter",
+        "Sync sessions that failed, by side and reason (stalled, oversized-message, protocol-violation, connection, …)",
+    );
+    let failures: Vec<_> = m
+        .session_failures
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(k, n)| (*k, *n))
+        .collect();
+    for ((with, kind), n) in failures {
+        let _ = writeln!(
+            out,
+            "credithub_session_failures_total{{with=\"{with}\",reason=\"{kind}\"}} {n}"
+        );
+    }
 
     let now = now_millis();
     let (parent, children) = node.lags();

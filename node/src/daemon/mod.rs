@@ -5,6 +5,7 @@
 //! - [`upstream`]: the scheduler of reconciliations with the parent (periodic with
 //!   jitter, soon after local writes, on demand, with exponential backoff);
 //! - [`server`]: the listener: children's sync sessions and admin requests;
+//! - [`peers`]: connections by certificate (limits, revocation) and child sessions;
 //! - [`admin`]: the answers to admin requests;
 //! - [`metrics`], [`http`]: counters, `/metrics` and `/health`;
 //! - [`notify`]: systemd readiness notification.
@@ -16,6 +17,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod peers;
 pub mod reads;
 pub mod server;
 pub mod upstream;
@@ -58,6 +60,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Starting, ready or draining.
     pub health: Arc<Health>,
+    /// Connections by certificate, and child sessions.
+    pub peers: peers::Peers,
     /// Sync sessions running now (both sides).
     sessions: AtomicUsize,
     /// Rounds the parent asked for, to the scheduler.
@@ -152,6 +156,7 @@ impl Node {
             upstream_round: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             health,
+            peers: peers::Peers::default(),
             sessions: AtomicUsize::new(0),
             started_ms: now_millis(),
             state: Mutex::new(State {
@@ -353,7 +358,10 @@ impl Node {
             report,
             parent,
             refused: self.metrics.refused(),
-            refused_connections: self.metrics.refused_connections(),
+            refused_connections: self.metrics.refused_connections().values().sum(),
+            refused_connections_by: self.metrics.refused_connections(),
+            session_failures: self.metrics.session_failures(),
+            refused_requests: self.metrics.refused_requests(),
             health: self.health.as_str().to_string(),
             sessions: self.running_sessions(),
         })
@@ -370,6 +378,7 @@ impl Node {
             "node started"
         );
         let server = tokio::spawn(server::serve(self.clone()));
+        let revocations = tokio::spawn(peers::watch_revocations(self.clone()));
         let upstream = self
             .config
             .parent
@@ -383,6 +392,7 @@ impl Node {
             u.abort();
         }
         server.abort();
+        revocations.abort();
         self.endpoint.close(0u32.into(), b"node shutting down");
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.endpoint.wait_idle())
             .await;

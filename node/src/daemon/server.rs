@@ -1,6 +1,8 @@
 //! The listener: every connection proves who it is with its certificate; children
 //! (node certificates of the jurisdictions directly below) open sync sessions, admin
 //! clients send admin requests, and anyone else is turned away, logged and counted.
+//! One certificate holds a bounded number of connections, a child a bounded number of
+//! sessions, and a session whose peer stops reading or sending is cut off.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,14 +12,16 @@ use credithub_protocol::report::ChildReport;
 use quinn::{Connection, Incoming, RecvStream, SendStream};
 use tracing::Instrument;
 
+use super::peers::SESSIONS_PER_CHILD;
 use super::Node;
 use crate::admin::AdminResponse;
 use crate::certs::{Identity, Role};
 use crate::clock::now_millis;
 use crate::link::frame::{write_frame, write_value};
 use crate::link::open::{accept_child, check_child, Opened};
-use crate::link::quic::{identity_of, HANDSHAKE_TIMEOUT};
+use crate::link::quic::{handshake_failure, identity_of, peer_serial, HANDSHAKE_TIMEOUT};
 use crate::link::session;
+use crate::link::stall::Stalling;
 use crate::link::LinkError;
 
 /// Connections served at once at most; more wait for the handshake to be accepted.
@@ -51,10 +55,11 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
             ))
         }
         Ok(Err(e)) => {
-            // No certificate, or one this federation's CA did not sign: rustls refuses
-            // the handshake.
-            tracing::warn!(%remote, error = %e, "refused a connection at the TLS handshake");
-            node.metrics.refused_connection();
+            // No certificate, one this federation's CA did not sign, an expired or a
+            // revoked one: rustls refuses the handshake.
+            let reason = handshake_failure(&e);
+            tracing::warn!(%remote, %reason, error = %e, "refused a connection at the TLS handshake");
+            node.metrics.refused_connection(reason);
             return Err(e.into());
         }
         Ok(Ok(c)) => c,
@@ -63,20 +68,34 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(%remote, error = %e, "refused a connection: no usable identity");
-            node.metrics.refused_connection();
+            node.metrics.refused_connection("no-identity");
             conn.close(2u32.into(), b"certificate carries no credithub identity");
             return Err(e);
         }
     };
-    let refuse = |code: u32, reason: &str| {
+    let refuse = |code: u32, label: &str, reason: &str| {
         tracing::warn!(%remote, peer = %peer.name, role = peer.role.as_str(), %reason, "refused a connection");
-        node.metrics.refused_connection();
+        node.metrics.refused_connection(label);
         conn.close(code.into(), reason.as_bytes());
+    };
+    let serial = peer_serial(&conn).unwrap_or_default();
+    let _place = match node.admit(&peer, serial, &conn) {
+        Ok(t) => t,
+        Err(held) => {
+            refuse(
+                7,
+                "too-many-connections",
+                &format!(
+                    "this certificate already holds {held} connections (limits.connections_per_peer)"
+                ),
+            );
+            return Ok(());
+        }
     };
     match peer.role {
         Role::Node => {
             if let Err(reason) = check_child(node.config.jurisdiction, &peer) {
-                refuse(3, &reason);
+                refuse(3, "not-a-child", &reason);
                 return Ok(());
             }
             tracing::info!(%remote, child = %peer.name, jurisdiction = %peer.jurisdiction, "child connected");
@@ -92,6 +111,7 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
             if !peer.jurisdiction.contains(node.config.jurisdiction) {
                 refuse(
                     4,
+                    "outside-jurisdiction",
                     &format!(
                         "admin certificate of jurisdiction {} does not cover this node ({})",
                         peer.jurisdiction, node.config.jurisdiction
@@ -105,6 +125,7 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
             if !peer.jurisdiction.contains(node.config.jurisdiction) {
                 refuse(
                     5,
+                    "outside-jurisdiction",
                     &format!(
                         "{} certificate of jurisdiction {} does not cover this node ({})",
                         peer.role.as_str(),
@@ -125,9 +146,27 @@ async fn child_session(
     node: &Arc<Node>,
     peer: &Identity,
     conn: Connection,
-    mut send: SendStream,
-    mut recv: RecvStream,
+    send: SendStream,
+    recv: RecvStream,
 ) {
+    let stall = node.config.limits.stall_timeout;
+    let (mut send, mut recv) = (Stalling::new(send, stall), Stalling::new(recv, stall));
+    let Some(_place) = node.child_session_place(&peer.name) else {
+        tracing::warn!(child = %peer.name, "refused a session: the child already runs {SESSIONS_PER_CHILD}");
+        node.metrics.session_failure("child", "too-many-sessions");
+        let _ = write_frame(
+            &mut send,
+            &Frame::Refused {
+                reason: format!(
+                    "{} sync sessions with this child are running already",
+                    SESSIONS_PER_CHILD
+                ),
+            },
+        )
+        .await;
+        let _ = send.get_mut().finish();
+        return;
+    };
     let Some(_running) = node.session() else {
         let _ = write_frame(
             &mut send,
@@ -136,7 +175,7 @@ async fn child_session(
             },
         )
         .await;
-        let _ = send.finish();
+        let _ = send.get_mut().finish();
         return;
     };
     let started = Instant::now();
@@ -188,7 +227,8 @@ async fn child_session(
             report.caught_up = stats.records_sent + stats.records_received == 0;
         }
         Err(e) => {
-            tracing::warn!(error = %e, "sync round with child failed");
+            tracing::warn!(error = %e, reason = e.kind(), "sync round with child failed");
+            node.metrics.session_failure("child", e.kind());
             report.error = Some(e.to_string());
         }
     }

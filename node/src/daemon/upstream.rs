@@ -23,8 +23,9 @@ use crate::certs::Role;
 use crate::clock::now_millis;
 use crate::link::frame::{read_frame, write_frame};
 use crate::link::open::open_as_child;
-use crate::link::quic::connect;
+use crate::link::quic::{client_quic_config, connect_with, peer_serial};
 use crate::link::session::{self, blocking, SessionStats};
+use crate::link::stall::Stalling;
 use crate::link::LinkError;
 
 /// The first wait after a failure.
@@ -125,7 +126,8 @@ pub async fn round(
             st.parent.last = Some(stats.clone());
         }
         Err(e) => {
-            tracing::warn!(error = %e, "sync round with parent failed");
+            tracing::warn!(error = %e, reason = e.kind(), "sync round with parent failed");
+            node.metrics.session_failure("parent", e.kind());
             st.parent.connected = conn.as_ref().is_some_and(|c| c.close_reason().is_none());
             st.parent.caught_up = false;
             st.parent.last_error = Some(e.to_string());
@@ -227,7 +229,9 @@ async fn attempt(
     })?;
     if conn.as_ref().is_none_or(|c| c.close_reason().is_some()) {
         *conn = None;
-        let (c, who) = connect(&node.endpoint, parent.socket, &parent.server_name).await?;
+        let config = client_quic_config(&node.config.certs_dir, None)?;
+        let (c, who) =
+            connect_with(&node.endpoint, config, parent.socket, &parent.server_name).await?;
         if who.role != Role::Node || Some(who.jurisdiction) != node.config.jurisdiction.parent() {
             c.close(1u32.into(), b"not my parent");
             return Err(LinkError::Protocol(format!(
@@ -244,6 +248,8 @@ async fn attempt(
             )));
         }
         tracing::info!(parent = %who.name, jurisdiction = %who.jurisdiction, "connected to parent");
+        node.peers
+            .set_parent(peer_serial(&c).unwrap_or_default(), c.clone());
         node.state().parent.peer = Some(format!("{} ({})", who.name, who.jurisdiction));
         tokio::spawn(serve_parent_requests(node.clone(), c.clone()));
         *conn = Some(c);
@@ -253,7 +259,9 @@ async fn attempt(
         .ok_or_else(|| LinkError::Protocol("no connection".into()))?;
     let report = blocking(|| node.report())
         .map_err(|e| LinkError::Protocol(format!("building the report: {e:#}")))?;
-    let (mut send, mut recv) = c.open_bi().await?;
+    let (send, recv) = c.open_bi().await?;
+    let stall = node.config.limits.stall_timeout;
+    let (mut send, mut recv) = (Stalling::new(send, stall), Stalling::new(recv, stall));
     let scope = open_as_child(
         &mut send,
         &mut recv,

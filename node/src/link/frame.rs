@@ -38,15 +38,21 @@ pub async fn write_value<W: AsyncWrite + Unpin, T: Serialize>(
     write_bytes(w, &bytes).await
 }
 
-/// Reads one frame as a value; `Ok(None)` at a clean end of stream.
+/// Reads one frame as a value; `Ok(None)` at a clean end of stream. A frame that holds
+/// more than the value is refused as malformed.
 pub async fn read_value<R: AsyncRead + Unpin, T: DeserializeOwned>(
     r: &mut R,
 ) -> Result<Option<T>, LinkError> {
     match read_bytes(r).await? {
         None => Ok(None),
-        Some(bytes) => postcard::from_bytes(&bytes)
-            .map(Some)
-            .map_err(|e| LinkError::Frame(FrameError::Malformed(e.to_string()))),
+        Some(bytes) => match postcard::take_from_bytes(&bytes) {
+            Ok((value, [])) => Ok(Some(value)),
+            Ok((_, rest)) => Err(LinkError::Frame(FrameError::Malformed(format!(
+                "{} bytes left over after the value",
+                rest.len()
+            )))),
+            Err(e) => Err(LinkError::Frame(FrameError::Malformed(e.to_string()))),
+        },
     }
 }
 

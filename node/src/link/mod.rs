@@ -7,12 +7,14 @@
 //! - [`session`]: one sync session (reconcile, then transfer), the I/O shell of
 //!   [`credithub_protocol::sync::Reconciler`].
 //! - [`open`]: the session's opening, on the child's and on the parent's side;
-//! - `transfer`: the session's transfer phase (wants, then record frames both ways).
+//! - `transfer`: the session's transfer phase (wants, then record frames both ways);
+//! - [`stall`]: streams that give up on a peer that stops reading or sending.
 
 pub mod frame;
 pub mod open;
 pub mod quic;
 pub mod session;
+pub mod stall;
 mod transfer;
 
 use credithub_protocol::link::FrameError;
@@ -60,6 +62,26 @@ pub enum LinkError {
     /// A wait took too long.
     #[error("timed out after {0} s {1}")]
     Timeout(u64, &'static str),
+}
+
+impl LinkError {
+    /// What went wrong, as a short label for metrics and status
+    /// (`stalled`, `oversized-message`, `protocol-violation`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LinkError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => "stalled",
+            LinkError::Io(_) | LinkError::Connection(_) | LinkError::Connect(_) => "connection",
+            LinkError::Frame(FrameError::TooLarge { .. }) => "oversized-message",
+            LinkError::Frame(FrameError::Malformed(_)) => "malformed-message",
+            LinkError::Encode(_) => "encoding",
+            LinkError::Protocol(_) => "protocol-violation",
+            LinkError::Refused(_) => "refused-by-peer",
+            LinkError::Identity(_) | LinkError::Cert(_) => "certificate",
+            LinkError::Store(_) => "store",
+            LinkError::Sync(_) => "reconciliation",
+            LinkError::Timeout(..) => "timeout",
+        }
+    }
 }
 
 impl From<SyncError<StoreError>> for LinkError {

@@ -61,13 +61,20 @@ pub fn client_quic_config(
     Ok(config)
 }
 
-/// A node's endpoint: listening on `listen` with `node.crt`, requiring client
-/// certificates signed by `ca.crt`, and able to connect out with `node.crt`.
-pub fn node_endpoint(certs_dir: &Path, listen: SocketAddr) -> Result<Endpoint, LinkError> {
+/// The server half of a node's endpoint configuration: presents `node.crt`, requires
+/// client certificates signed by `ca.crt` and not revoked by `ca.crl`.
+pub fn server_quic_config(certs_dir: &Path) -> Result<quinn::ServerConfig, LinkError> {
     let tls = server_config(certs_dir)?;
     let quic = QuicServerConfig::try_from(tls).map_err(|e| tls_error(certs_dir, e))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
     server.transport_config(transport());
+    Ok(server)
+}
+
+/// A node's endpoint: listening on `listen` with `node.crt`, requiring client
+/// certificates signed by `ca.crt`, and able to connect out with `node.crt`.
+pub fn node_endpoint(certs_dir: &Path, listen: SocketAddr) -> Result<Endpoint, LinkError> {
+    let server = server_quic_config(certs_dir)?;
     let mut endpoint = Endpoint::server(server, listen)?;
     endpoint.set_default_client_config(client_quic_config(certs_dir, None)?);
     Ok(endpoint)
@@ -89,12 +96,57 @@ pub async fn connect(
     addr: SocketAddr,
     server_name: &str,
 ) -> Result<(Connection, Identity), LinkError> {
-    let connecting = endpoint.connect(addr, server_name)?;
+    handshake(endpoint.connect(addr, server_name)?).await
+}
+
+/// [`connect`] with a client configuration of its own (read afresh from the certs
+/// directory, so that a new revocation list counts).
+pub async fn connect_with(
+    endpoint: &Endpoint,
+    config: quinn::ClientConfig,
+    addr: SocketAddr,
+    server_name: &str,
+) -> Result<(Connection, Identity), LinkError> {
+    handshake(endpoint.connect_with(config, addr, server_name)?).await
+}
+
+async fn handshake(connecting: quinn::Connecting) -> Result<(Connection, Identity), LinkError> {
     let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
         .await
         .map_err(|_| LinkError::Timeout(HANDSHAKE_TIMEOUT.as_secs(), "for the TLS handshake"))??;
     let identity = identity_of(&conn)?;
     Ok((conn, identity))
+}
+
+/// The serial number (hexadecimal) of the certificate the peer of a connection
+/// presented.
+pub fn peer_serial(conn: &Connection) -> Option<String> {
+    let certs = conn
+        .peer_identity()?
+        .downcast::<Vec<CertificateDer<'static>>>()
+        .ok()?;
+    let (_, x509) = x509_parser::parse_x509_certificate(certs.first()?).ok()?;
+    Some(hex::encode(x509.raw_serial()))
+}
+
+/// Why a handshake failed, as a short label for metrics (`no-certificate`,
+/// `certificate-expired`, `certificate-revoked`, `unknown-ca`, `handshake-failed`).
+pub fn handshake_failure(e: &quinn::ConnectionError) -> &'static str {
+    let text = e.to_string().to_ascii_lowercase();
+    if text.contains("revoked") {
+        "certificate-revoked"
+    } else if text.contains("expired") || text.contains("notvalidyet") {
+        "certificate-expired"
+    } else if text.contains("unknownissuer")
+        || text.contains("unknown issuer")
+        || text.contains("badsignature")
+    {
+        "unknown-ca"
+    } else if text.contains("no certificates") || text.contains("nocertificates") {
+        "no-certificate"
+    } else {
+        "handshake-failed"
+    }
 }
 
 /// The identity in the certificate the peer of a connection presented.

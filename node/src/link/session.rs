@@ -164,7 +164,7 @@ where
         .copied()
         .collect();
 
-    let (wants_tx, wants_rx) = mpsc::unbounded_channel();
+    let (wants_tx, wants_rx) = mpsc::channel(super::transfer::MAX_QUEUED_WANT_FRAMES);
     let mut out = Outgoing {
         store,
         scope,

@@ -21,6 +21,12 @@ use crate::store::{RemoteOutcome, Store};
 /// [`MAX_RECORDS_PER_FRAME`] records).
 const FRAME_DATA_BYTES: usize = 1 << 20;
 
+/// Want frames of the peer queued for our writer at most. Each side sends all its
+/// wants before any record, so the queue never waits on the peer; a peer that asks for
+/// more than this (about two million records not yet sent) is cut off rather than
+/// allowed to grow our memory.
+pub(super) const MAX_QUEUED_WANT_FRAMES: usize = 256;
+
 /// One page of a subtree: the records to send, the last id read, and whether the
 /// page was full (more may follow).
 type Page = (Vec<EncodedRecord>, Option<RecordId>, bool);
@@ -47,7 +53,7 @@ impl<W: AsyncWrite + Unpin + Send> Outgoing<'_, W> {
         want_ranges: Vec<(PartitionId, NodePath)>,
         own_items: Vec<(PartitionId, RecordId)>,
         own_ranges: Vec<(PartitionId, NodePath)>,
-        mut peer_wants: mpsc::UnboundedReceiver<Wants>,
+        mut peer_wants: mpsc::Receiver<Wants>,
     ) -> Result<(), LinkError> {
         for chunk in want_items.chunks(MAX_WANTS_PER_FRAME) {
             self.frame(&Frame::Want {
@@ -187,7 +193,7 @@ impl Incoming<'_> {
     pub(super) async fn run<R: AsyncRead + Unpin + Send>(
         &mut self,
         recv: &mut R,
-        wants: mpsc::UnboundedSender<Wants>,
+        wants: mpsc::Sender<Wants>,
     ) -> Result<(), LinkError> {
         let mut wants = Some(wants);
         loop {
@@ -200,8 +206,16 @@ impl Incoming<'_> {
                     let tx = wants
                         .as_ref()
                         .ok_or_else(|| LinkError::Protocol("want after want-done".into()))?;
-                    // The writer may have stopped on an error; try_join reports it.
-                    let _ = tx.send((items, ranges));
+                    match tx.try_send((items, ranges)) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            return Err(LinkError::Protocol(format!(
+                                "more than {MAX_QUEUED_WANT_FRAMES} want frames queued"
+                            )))
+                        }
+                        // The writer stopped on an error; try_join reports it.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
                 }
                 Frame::WantDone => wants = None,
                 Frame::Records(batch) => self.apply(batch)?,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod rogue;
+
 use std::path::PathBuf;
 use std::process::Output;
 
