@@ -131,6 +131,76 @@ impl Store {
         Ok(out)
     }
 
+    /// The cells of every node at `level` below `path`, in prefix order
+    /// (16^(level − path.level()) of them), read with one range scan of the stored
+    /// level at or just below `level` (levels 1 and 3 are summed from 2 and 4) instead
+    /// of one read per node. Deeper than the stored levels, nodes are summed from the
+    /// records child by child.
+    pub fn descendant_cells(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        level: u8,
+    ) -> Result<Vec<Cell>> {
+        if level <= path.level() {
+            return Ok(vec![self.node_cell(p, path)?]);
+        }
+        if level > LEAF_LEVEL {
+            return credithub_protocol::sync::view::descendants_by_children(self, p, path, level);
+        }
+        let stored = if STORED_LEVELS.contains(&level) {
+            level
+        } else {
+            level + 1
+        };
+        let span = 4 * u32::from(stored - path.level());
+        let count = 1u64 << span;
+        let first = path.prefix() << span;
+        let (Some(first_node), Some(last_node)) = (
+            NodePath::new(stored, first),
+            NodePath::new(stored, first + count - 1),
+        ) else {
+            return Err(IndexError::NoChildren(path).into());
+        };
+        let mut cells = vec![Cell::EMPTY; count as usize];
+        let start = keys::node_key(p, first_node);
+        let end = keys::prefix_end(&keys::node_key(p, last_node)).unwrap_or_default();
+        let cf = self.cf(keys::CF_DIGEST);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        for entry in self
+            .db
+            .iterator_cf_opt(cf, ro, IteratorMode::From(&start, Direction::Forward))
+        {
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
+            let Some((_, node)) = keys::parse_node_key(&k) else {
+                break;
+            };
+            let cell = Cell::from_bytes(&v)
+                .ok_or_else(|| self.corrupt("digest cell", format!("{p} node {node}")))?;
+            if let Some(slot) = node
+                .prefix()
+                .checked_sub(first)
+                .and_then(|i| cells.get_mut(i as usize))
+            {
+                *slot = cell;
+            }
+        }
+        if stored == level {
+            return Ok(cells);
+        }
+        Ok(cells
+            .chunks(FANOUT)
+            .map(|group| {
+                let mut sum = Cell::EMPTY;
+                for c in group {
+                    sum.add(c);
+                }
+                sum
+            })
+            .collect())
+    }
+
     /// The stored cells of the 16 children of `path` (whose level must be stored),
     /// read with one range scan.
     fn stored_children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT]> {

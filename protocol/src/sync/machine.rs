@@ -452,25 +452,34 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         top_cell: Cell,
         level: u8,
     ) -> Result<Vec<(NodePath, Cell)>, V> {
-        let mut nodes = vec![(top, top_cell)];
-        for _ in top.level()..level {
-            let mut next = Vec::with_capacity(nodes.len() * FANOUT);
-            for (node, cell) in nodes {
-                let cells = if cell.is_empty() {
-                    [Cell::EMPTY; FANOUT]
-                } else {
-                    self.view.children(p, node).map_err(SyncError::View)?
-                };
-                for (i, c) in cells.into_iter().enumerate() {
-                    next.push((
-                        node.child(i).ok_or_else(|| protocol("trie too shallow"))?,
-                        c,
-                    ));
-                }
-            }
-            nodes = next;
+        let depth = u32::from(level.saturating_sub(top.level()));
+        if depth == 0 {
+            return Ok(vec![(top, top_cell)]);
         }
-        Ok(nodes)
+        let count = 1usize << (4 * depth);
+        let cells = if top_cell.is_empty() {
+            vec![Cell::EMPTY; count]
+        } else {
+            self.view
+                .descendants(p, top, level)
+                .map_err(SyncError::View)?
+        };
+        if cells.len() != count {
+            return Err(protocol(format!(
+                "the index gave {} cells at level {level} below {top}, not {count}",
+                cells.len()
+            )));
+        }
+        let first = top.prefix() << (4 * depth);
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                NodePath::new(level, first + i as u64)
+                    .map(|n| (n, c))
+                    .ok_or_else(|| protocol("trie too shallow"))
+            })
+            .collect()
     }
 
     /// The level-4 buckets (non-empty) below the listed subtrees at `level`.

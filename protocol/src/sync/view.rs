@@ -24,6 +24,19 @@ pub trait DigestView {
     /// The cells of a node's 16 children.
     fn children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT], Self::Error>;
 
+    /// The cells of the nodes at `level` below `path`, in prefix order
+    /// (16^(level − path.level()) of them). The default asks for children level by
+    /// level, skipping empty subtrees; an index that stores whole levels reads them in
+    /// one scan instead.
+    fn descendants(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        level: u8,
+    ) -> Result<Vec<Cell>, Self::Error> {
+        descendants_by_children(self, p, path, level)
+    }
+
     /// The items below a node (asked only for small subtrees).
     fn items(&self, p: &PartitionId, path: NodePath) -> Result<Vec<DigestItem>, Self::Error>;
 
@@ -40,6 +53,36 @@ pub trait DigestView {
             .filter(|it| f.matches(&it.id))
             .collect())
     }
+}
+
+/// [`DigestView::descendants`] asked of [`DigestView::children`] level by level,
+/// without reading below empty subtrees.
+pub fn descendants_by_children<V: DigestView + ?Sized>(
+    view: &V,
+    p: &PartitionId,
+    path: NodePath,
+    level: u8,
+) -> Result<Vec<Cell>, V::Error> {
+    let mut nodes: Vec<(NodePath, Option<Cell>)> = vec![(path, None)];
+    for _ in path.level()..level {
+        let mut next = Vec::with_capacity(nodes.len() * FANOUT);
+        for (node, cell) in nodes {
+            let cells = match cell {
+                Some(c) if c.is_empty() => [Cell::EMPTY; FANOUT],
+                _ => view.children(p, node)?,
+            };
+            for (i, c) in cells.into_iter().enumerate() {
+                if let Some(child) = node.child(i) {
+                    next.push((child, Some(c)));
+                }
+            }
+        }
+        nodes = next;
+    }
+    Ok(nodes
+        .into_iter()
+        .map(|(_, c)| c.unwrap_or(Cell::EMPTY))
+        .collect())
 }
 
 /// Trie levels whose cells [`MemIndex`] maintains; deeper cells are summed from items.
