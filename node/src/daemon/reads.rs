@@ -191,11 +191,13 @@ fn check_for(
     let (records, views) =
         query::records_about(&node.store, id, audience, &node.config.publication, day)?;
     // records_about sorts the views; pair each record with its view by key.
+    let by_key: std::collections::HashMap<&str, &query::RecordView> =
+        views.iter().map(|v| (v.key.as_str(), v)).collect();
     let pairs: Vec<_> = records
         .into_iter()
         .filter_map(|r| {
-            let key = r.key.to_string();
-            views.iter().find(|v| v.key == key).cloned().map(|v| (r, v))
+            let view = by_key.get(r.key.to_string().as_str()).map(|&v| v.clone());
+            view.map(|v| (r, v))
         })
         .collect();
     Ok(CheckAnswer {
@@ -324,18 +326,14 @@ pub async fn answer_parent_query(node: &Arc<Node>, subject: &str) -> Result<Vec<
     let own = node.config.jurisdiction;
     let store = node.store.clone();
     let records: Vec<WireRecord> = blocking(move || -> Result<_, LinkError> {
-        let mut out = Vec::new();
-        for r in store.by_subject(&id)? {
-            if own.contains(r.key.origin) {
-                if let Some(e) = store.get_encoded(&r.key)? {
-                    out.push(WireRecord {
-                        key: e.key,
-                        bytes: e.bytes,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        Ok(store
+            .by_subject_encoded(&id, own)?
+            .into_iter()
+            .map(|e| WireRecord {
+                key: e.key,
+                bytes: e.bytes,
+            })
+            .collect())
     })?;
     let n = records.len() as u64;
     let mut frames: Vec<Frame> = records

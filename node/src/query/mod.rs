@@ -130,18 +130,19 @@ fn status_name(s: RecordStatus) -> &'static str {
 }
 
 /// A record's view for `audience`, `objections` being the objections held about its
-/// subject. `None` for tombstones and objections themselves.
+/// subject and `arrived_ms` when its version arrived here ([`Store::arrival`]).
+/// `None` for tombstones and objections themselves.
 pub fn view(
-    store: &Store,
     r: &Record,
+    arrived_ms: u64,
     objections: &[Record],
     audience: Audience,
     rules: &PublicationRules,
     today: Date,
-) -> Result<Option<RecordView>> {
-    let Some(b) = &r.body else { return Ok(None) };
+) -> Option<RecordView> {
+    let b = r.body.as_ref()?;
     if r.key.kind == RecordKind::OBJECTION {
-        return Ok(None);
+        return None;
     }
     let pending =
         pending_objection(r, objections).and_then(|o| match o.body.as_ref().map(|b| &b.details) {
@@ -166,7 +167,7 @@ pub fn view(
         ),
         Details::Other | Details::Objection(_) => (String::new(), String::new()),
     };
-    Ok(Some(RecordView {
+    Some(RecordView {
         key: r.key.to_string(),
         kind: r.key.kind.name(),
         origin: r.key.origin,
@@ -184,8 +185,8 @@ pub fn view(
         severity: format!("{:?}", b.severity),
         summary,
         legal_basis: basis,
-        arrived_ms: store.arrival(&r.key, r.version)?,
-    }))
+        arrived_ms,
+    })
 }
 
 /// Every record about `subject` held here that `audience` may see, with the
@@ -197,19 +198,19 @@ pub fn records_about(
     rules: &PublicationRules,
     today: Date,
 ) -> Result<(Vec<Record>, Vec<RecordView>)> {
-    let held = store.by_subject(subject)?;
+    let held = store.by_subject_arrived(subject)?;
     let objections: Vec<Record> = held
         .iter()
-        .filter(|r| r.key.kind == RecordKind::OBJECTION)
-        .cloned()
+        .filter(|(r, _)| r.key.kind == RecordKind::OBJECTION)
+        .map(|(r, _)| r.clone())
         .collect();
     let mut visible = Vec::new();
     let mut views = Vec::new();
-    for r in held {
+    for (r, arrived_ms) in held {
         if !rules.visible(&r, audience, today) {
             continue;
         }
-        if let Some(v) = view(store, &r, &objections, audience, rules, today)? {
+        if let Some(v) = view(&r, arrived_ms, &objections, audience, rules, today) {
             views.push(v);
             visible.push(r);
         }

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use credithub_protocol::DivisionCode;
-use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Options, WriteBufferManager, DB,
+};
 
 pub use audit::{AuditCheck, AuditEntry};
 pub use backup::Restored;
@@ -36,13 +38,14 @@ const META_JURISDICTION: &[u8] = b"jurisdiction";
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// RocksDB reported an error.
-    #[error("store at {path}: {source}")]
+    /// RocksDB reported an error. (Its text is part of this message, not a separate
+    /// cause, so that an error chain does not print it twice.)
+    #[error("store at {path}: {error}")]
     Db {
         /// The store's directory.
         path: PathBuf,
         /// RocksDB's error.
-        source: rocksdb::Error,
+        error: rocksdb::Error,
     },
     /// The directory holds no store and no jurisdiction was given to create one.
     #[error("no store at {0} (give a jurisdiction to create one)")]
@@ -92,13 +95,17 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Tuning of the store; the defaults suit a node on a small machine (2 cores, a few
-/// hundred MB of memory for the store).
+/// hundred MB of memory for the store). RocksDB's memory is bounded whatever the
+/// data's size: index and filter blocks are cached in the block cache, and the
+/// memtables of every family share one budget.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Shared block cache, in bytes.
+    /// Shared block cache, in bytes (data, index and filter blocks).
     pub block_cache_bytes: usize,
-    /// Memtable size per column family, in bytes.
+    /// Memtable size of the records family, in bytes (other families get an eighth).
     pub write_buffer_bytes: usize,
+    /// All memtables together, in bytes: past this, the largest is flushed early.
+    pub memtable_budget_bytes: usize,
     /// Whether each write batch is synced to disk before it is acknowledged.
     pub sync_writes: bool,
 }
@@ -108,6 +115,7 @@ impl Default for StoreOptions {
         StoreOptions {
             block_cache_bytes: 64 << 20,
             write_buffer_bytes: 32 << 20,
+            memtable_budget_bytes: 64 << 20,
             sync_writes: false,
         }
     }
@@ -136,8 +144,18 @@ pub fn cf_options(name: &str, cache: &Cache, opts: &StoreOptions) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     table.set_bloom_filter(10.0, false);
+    // Index and filter blocks live in the block cache, so memory stays bounded
+    // whatever the data's size. They are partitioned (a small top level per file,
+    // pinned; partitions of 4 KiB cached like data blocks): a whole-file index or
+    // filter of several hundred KiB would otherwise be read into the cache and evicted
+    // again for one lookup once the data outgrows the cache.
     table.set_cache_index_and_filter_blocks(true);
+    table.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_metadata_block_size(4096);
+    table.set_pin_top_level_index_and_filter(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table.set_optimize_filters_for_memory(true);
     cf.set_block_based_table_factory(&table);
     // Small entries (subject index, digest merges) live in small memtables: a skip
     // list of fewer entries is faster to insert into, and merge operands of the same
@@ -183,15 +201,19 @@ impl Store {
         if !exists && jurisdiction.is_none() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let db_err = |source| StoreError::Db {
+        let db_err = |error| StoreError::Db {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
         let cfs = keys::ALL_CFS
             .iter()
             .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, &cache, opts)));
-        let db = DB::open_cf_descriptors(&db_options(), path, cfs).map_err(db_err)?;
+        let mut options = db_options();
+        let memtables =
+            WriteBufferManager::new_write_buffer_manager(opts.memtable_budget_bytes, false);
+        options.set_write_buffer_manager(&memtables);
+        let db = DB::open_cf_descriptors(&options, path, cfs).map_err(db_err)?;
         let mut store = Store {
             db,
             path: path.to_path_buf(),
@@ -279,7 +301,7 @@ impl Store {
     fn db_err(&self, source: rocksdb::Error) -> StoreError {
         StoreError::Db {
             path: self.path.clone(),
-            source,
+            error: source,
         }
     }
 

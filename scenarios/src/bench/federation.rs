@@ -4,7 +4,6 @@
 //! propagation from a city to the national hub, and each node's peak memory.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -14,8 +13,9 @@ use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTar
 use credithub_node::link::session::SessionStats;
 use credithub_node::Store;
 use credithub_protocol::codec::{self, EncodedRecord};
-use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, Version};
+use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, SubjectId, Version};
 
+use super::queries::{self, SubjectTally};
 use super::{machine, Summary};
 use crate::federation::cluster::{call, status, Cluster, NodeSpec};
 use crate::generate::{Generator, GeneratorConfig, RecordMix};
@@ -52,13 +52,14 @@ fn code(s: &str) -> DivisionCode {
 }
 
 /// Generates `n` encoded records issued at `origin` about subjects of `about`
-/// (chunk by chunk, to `f`), with realistic bodies of about 500 bytes.
+/// (chunk by chunk, to `f`, each with its subject), with realistic bodies of about
+/// 500 bytes.
 fn generate(
     origin: DivisionCode,
     about: DivisionCode,
     n: u64,
     seed: u64,
-    mut f: impl FnMut(Vec<EncodedRecord>) -> anyhow::Result<()>,
+    mut f: impl FnMut(Vec<(EncodedRecord, SubjectId)>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut g = Generator::new(seed, GeneratorConfig::for_count(about, n))?;
     let mix = RecordMix::only(RecordKind::PENALTY);
@@ -69,12 +70,14 @@ fn generate(
     let mut left = n;
     while left > 0 {
         let take = left.min(20_000);
-        let chunk: Vec<EncodedRecord> = g
+        let chunk: Vec<(EncodedRecord, SubjectId)> = g
             .bodies(take, &mix)
             .map(|(kind, mut body)| {
                 body.decision_no.push_str(&tag);
                 let key = RecordKey::derive(origin, kind, &body);
-                EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)))
+                let record =
+                    EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)));
+                (record, body.subject.id)
             })
             .collect();
         f(chunk)?;
@@ -83,17 +86,25 @@ fn generate(
     Ok(())
 }
 
-/// Applies chunks to stores (as records received from a peer); returns records/s.
+/// Applies chunks to stores (as records received from a peer), counting their
+/// subjects in `tally`; returns records/s.
 fn fill(
     stores: &[&Store],
     origin: DivisionCode,
     about: DivisionCode,
-    n: u64,
-    seed: u64,
+    (n, seed): (u64, u64),
+    tally: &mut SubjectTally,
 ) -> anyhow::Result<(f64, u64)> {
     let mut seconds = 0.0;
     let mut bytes = 0u64;
     generate(origin, about, n, seed, |chunk| {
+        let chunk: Vec<EncodedRecord> = chunk
+            .into_iter()
+            .map(|(r, subject)| {
+                tally.add(subject);
+                r
+            })
+            .collect();
         bytes += chunk.iter().map(|r| r.bytes.len() as u64 + 22).sum::<u64>();
         for (i, s) in stores.iter().enumerate() {
             for batch in chunk.chunks(4_000) {
@@ -204,13 +215,6 @@ async fn raw_quic(certs: &Path, bytes: u64) -> anyhow::Result<f64> {
     Ok(bytes as f64 / secs / 1e6)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
-}
-
 /// Runs the benchmark, printing each figure and adding the summary rows.
 pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result<()> {
     let (n, qn, writes) = if args.quick {
@@ -258,6 +262,8 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     }
     // The hubs hold N records of Jiangsu's origin about Suzhou companies, plus d/2
     // each that the other lacks; the national hub also holds the query population.
+    // `tally` counts the national hub's records per subject, for the query rows.
+    let mut tally = SubjectTally::default();
     let (ingest_rate, bytes) = {
         let (dn, dj) = (
             cluster.nodes[NATIONAL].dir.join("data"),
@@ -269,11 +275,29 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         let national = Store::open(&dn, Some(DivisionCode::NATIONAL))?;
         let jiangsu = Store::open(&dj, Some(code("320000")))?;
         let fill_started = Instant::now();
-        let (rate, bytes) = fill(&[&jiangsu, &national], code("320000"), code("320500"), n, 1)?;
+        let (rate, bytes) = fill(
+            &[&jiangsu, &national],
+            code("320000"),
+            code("320500"),
+            (n, 1),
+            &mut tally,
+        )?;
         // Newer at the hub: Zhejiang's records about Suzhou companies (they flow down);
         // newer at Jiangsu: its own (they flow up).
-        fill(&[&national], code("330000"), code("320500"), d / 2, 2)?;
-        fill(&[&jiangsu], code("320000"), code("320500"), d - d / 2, 3)?;
+        fill(
+            &[&national],
+            code("330000"),
+            code("320500"),
+            (d / 2, 2),
+            &mut tally,
+        )?;
+        fill(
+            &[&jiangsu],
+            code("320000"),
+            code("320500"),
+            (d - d / 2, 3),
+            &mut SubjectTally::default(),
+        )?;
         national.flush()?;
         jiangsu.flush()?;
         println!(
@@ -406,7 +430,10 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let (p50, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    let (p50, p99) = (
+        queries::percentile(&delays, 0.5),
+        queries::percentile(&delays, 0.99),
+    );
     println!(
         "propagation city → province → national: p50 {p50:.0} ms, p99 {p99:.0} ms over {} writes",
         delays.len()
@@ -431,10 +458,14 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         generate(code("330100"), code("330100"), qn - n, 4, |chunk| {
             let chunk: Vec<EncodedRecord> = chunk
                 .into_iter()
-                .filter(|r| {
+                .filter(|(r, _)| {
                     r.key
                         .subject_region()
                         .is_some_and(|d| code("330000").contains(d))
+                })
+                .map(|(r, subject)| {
+                    tally.add(subject);
+                    r
                 })
                 .collect();
             added += chunk.len() as u64;
@@ -453,66 +484,51 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     }
     let national = cluster.admin(NATIONAL).await?;
 
-    // Subject queries at the national hub, 8 concurrent clients.
-    let mut subjects = Vec::new();
-    generate(code("330100"), code("330100"), 2_000.min(qn), 4, |chunk| {
-        for r in chunk {
-            if let Ok(rec) = codec::decode(r.key, &r.bytes) {
-                if let Some(b) = rec.body {
-                    subjects.push(b.subject.id.unmasked());
-                }
-            }
-        }
-        Ok(())
-    })?;
-    let subjects = Arc::new(subjects);
+    // Subject queries at the national hub, 8 concurrent clients: subjects drawn
+    // uniformly from everyone it holds records about, then the busiest subjects.
+    let (ones, median, p99_count, max_count) = tally.shape();
+    println!(
+        "query population: {} subjects; records per subject: {:.0} % have one, median {median}, 99th percentile {p99_count}, most {max_count}",
+        tally.subjects(),
+        ones * 100.0
+    );
     let window = Duration::from_secs(if args.quick { 3 } else { 10 });
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..8usize {
-        let n = &cluster.nodes[NATIONAL];
-        let client = AdminClient::connect(
-            &n.address,
-            &n.dir.join("certs"),
-            crate::federation::cluster::ADMIN,
-        )
-        .await?;
-        let subjects = subjects.clone();
-        tasks.spawn(async move {
-            let mut lat = Vec::new();
-            let started = Instant::now();
-            let mut i = c;
-            while started.elapsed() < window {
-                let req = AdminRequest::Query {
-                    subject: subjects[i % subjects.len()].clone(),
-                    purpose: None,
-                    audience: None,
-                    fresh: false,
-                };
-                let t = Instant::now();
-                let ok = matches!(client.call(&req).await, Ok(AdminResponse::Answer(_)));
-                if ok {
-                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-                i += 8;
-            }
-            client.close().await;
-            lat
-        });
+    let node = &cluster.nodes[NATIONAL];
+    let certs = node.dir.join("certs");
+    let uniform = tally.uniform(20_000, 5);
+    let busiest = tally.busiest(20);
+    let u = queries::run(&node.address, &certs, &uniform, 8, window).await?;
+    let b = queries::run(&node.address, &certs, &busiest, 8, window).await?;
+    let busiest_counts = format!(
+        "{}–{}",
+        busiest.last().map_or(0, |s| s.1),
+        busiest.first().map_or(0, |s| s.1)
+    );
+    for (name, f) in [("uniform subjects", &u), ("busiest 20 subjects", &b)] {
+        println!(
+            "subject queries over {qn} records, 8 clients, {name}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {:.1} records per answer (most {}); {} errors",
+            f.per_second, f.p50, f.p99, f.mean_records, f.max_records, f.errors
+        );
     }
-    let mut lat = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        lat.extend(r?);
-    }
-    lat.sort_by(f64::total_cmp);
-    let qps = lat.len() as f64 / window.as_secs_f64();
-    let (q50, q99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
-    println!("subject queries over {qn} records, 8 clients: {qps:.0}/s, p50 {q50:.2} ms, p99 {q99:.2} ms");
     summary.row(
-        "subject queries, 8 clients",
-        format!("N={qn}: {qps:.0}/s, p50 {q50:.2} ms, p99 {q99:.2} ms"),
-        "goal p99 2 ms".into(),
-        Some(q99 / 2.0),
-        Some(q99 < 2.0),
+        "subject queries, 8 clients, uniform",
+        format!(
+            "N={qn}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            u.per_second, u.p50, u.p99
+        ),
+        format!("goal p99 2 ms; {:.1} records/answer", u.mean_records),
+        Some(u.p99 / 2.0),
+        Some(u.p99 < 2.0 && u.errors == 0),
+    );
+    summary.row(
+        "subject queries, busiest 20 subjects",
+        format!(
+            "{:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+            b.per_second, b.p50, b.p99
+        ),
+        format!("{busiest_counts} records per answer"),
+        None,
+        None,
     );
 
     let mem: Vec<(String, f64)> = (0..3)

@@ -5,6 +5,7 @@
 pub mod federation;
 pub mod ingest;
 pub mod machine;
+pub mod queries;
 pub mod reconcile;
 
 use clap::{Args, Subcommand};
