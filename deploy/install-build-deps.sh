@@ -5,9 +5,15 @@
 set -euo pipefail
 
 missing=()
-if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
-  missing+=(libclang-dev)
-fi
+# bindgen loads libclang.so or libclang-N.so; libclang-cpp (which some images ship
+# without libclang itself) is a different library and does not count.
+has_libclang() {
+  ldconfig -p 2>/dev/null | grep -Eq '(^|[[:space:]])libclang(-[0-9.]+)?\.so' && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' >/dev/null && return 0
+  return 1
+}
+has_libclang || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v cargo >/dev/null 2>&1 || { echo "cargo is not installed: install the Rust toolchain (rustup) first" >&2; exit 1; }
 
