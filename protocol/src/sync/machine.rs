@@ -221,6 +221,7 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
                 if parts.len() > self.limits.max_parts {
                     return Err(protocol(format!("{} parts in one round", parts.len())));
                 }
+                refuse_repeated_parts(&parts)?;
                 // Partitions the peer sent an estimate for are settled through it.
                 self.differing_roots.clear();
                 self.eager = parts.iter().any(|part| matches!(part, Part::Roots(_)));
@@ -719,6 +720,68 @@ impl<'v, V: DigestView, S: Fn(&PartitionId) -> bool> Reconciler<'v, V, S> {
         }
         Ok(())
     }
+}
+
+/// What a part answers or asks about: one message never needs two parts about the
+/// same thing.
+#[derive(PartialEq, Eq, Hash)]
+enum PartSubject {
+    Roots,
+    Children(PartitionId, NodePath),
+    Items(PartitionId, NodePath),
+    Estimate(PartitionId, u8),
+    Sketch(PartitionId, u8),
+    Fragment(PartitionId, u64),
+}
+
+/// Refuses a message that repeats a part: an honest peer says each thing once, and
+/// each repeat would make this side read (and answer) the same cells again, so
+/// repeats are how one small message could ask for a great deal of work.
+fn refuse_repeated_parts<E: std::error::Error>(
+    parts: &[Part],
+) -> std::result::Result<(), SyncError<E>> {
+    let mut seen = std::collections::HashSet::with_capacity(parts.len());
+    for part in parts {
+        let (subject, what) = match part {
+            Part::Roots(_) => (PartSubject::Roots, "roots".to_string()),
+            Part::Children {
+                partition, path, ..
+            } => (
+                PartSubject::Children(*partition, *path),
+                format!("children of {path}"),
+            ),
+            Part::Items {
+                partition, path, ..
+            } => (
+                PartSubject::Items(*partition, *path),
+                format!("listing of {path}"),
+            ),
+            Part::Estimate {
+                partition, level, ..
+            } => (
+                PartSubject::Estimate(*partition, *level),
+                format!("level-{level} estimate"),
+            ),
+            Part::Sketch {
+                partition, level, ..
+            } => (
+                PartSubject::Sketch(*partition, *level),
+                format!("level-{level} sketch"),
+            ),
+            Part::Fragment {
+                partition,
+                fragment,
+                ..
+            } => (
+                PartSubject::Fragment(*partition, fragment.0),
+                "fragment listing".to_string(),
+            ),
+        };
+        if !seen.insert(subject) {
+            return Err(protocol(format!("{what} sent twice in one message")));
+        }
+    }
+    Ok(())
 }
 
 fn check_path<E: std::error::Error>(path: NodePath) -> std::result::Result<(), SyncError<E>> {

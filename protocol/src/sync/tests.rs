@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::digest::{Digest, DigestItem, PartitionId};
+use crate::digest::{Digest, DigestItem, NodePath, PartitionId, FANOUT};
 use crate::ids::DivisionCode;
 use crate::record::{RecordId, RecordKind, Version};
 
@@ -274,6 +274,34 @@ fn extreme_counts_from_the_peer_do_not_overflow() {
             }
             other => panic!("count {count}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn a_message_that_repeats_a_part_is_refused() {
+    let mut a = MemIndex::new();
+    for s in 0..20 {
+        a.put(partition(0), item(s, 1));
+    }
+    let children = || Part::Children {
+        partition: partition(0),
+        path: NodePath::ROOT,
+        cells: vec![
+            WireCell {
+                count: 1,
+                sums: [1u64, 2, 3].map(u64::to_le_bytes),
+            };
+            FANOUT
+        ],
+    };
+    // Once is an honest question, answered.
+    let mut side = Reconciler::new(&a, all_scope, Limits::default());
+    assert!(side.receive(Message::Round(vec![children()])).is_ok());
+    // Twice in one message is refused, naming the part.
+    let mut side = Reconciler::new(&a, all_scope, Limits::default());
+    match side.receive(Message::Round(vec![children(), children()])) {
+        Err(SyncError::Protocol(why)) => assert!(why.contains("sent twice"), "{why}"),
+        other => panic!("a repeated part was taken: {other:?}"),
     }
 }
 
