@@ -401,6 +401,12 @@ fn stats(node: &Node) -> anyhow::Result<StatsReport> {
         ("rocksdb.estimate-live-data-size", "live_data_bytes"),
         ("rocksdb.cur-size-all-mem-tables", "memtable_bytes"),
         ("rocksdb.estimate-num-keys", "estimated_keys"),
+        (
+            "rocksdb.estimate-pending-compaction-bytes",
+            "pending_compaction_bytes",
+        ),
+        ("rocksdb.num-running-compactions", "running_compactions"),
+        ("rocksdb.num-running-flushes", "running_flushes"),
     ] {
         if let Ok(Some(v)) = store.db().property_int_value(property) {
             storage.insert(name.to_string(), v);

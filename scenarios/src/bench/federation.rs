@@ -181,6 +181,31 @@ async fn reconcile_now(client: &AdminClient) -> anyhow::Result<SessionStats> {
     }
 }
 
+/// Waits until the node reports no compaction or flush running and no compaction
+/// bytes pending (at most `limit`); returns how long that took.
+async fn wait_compactions_settled(
+    client: &AdminClient,
+    limit: Duration,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let AdminResponse::Stats(stats) = call(client, &AdminRequest::Stats).await? else {
+            bail!("unexpected answer to a stats request");
+        };
+        let busy = [
+            "pending_compaction_bytes",
+            "running_compactions",
+            "running_flushes",
+        ]
+        .iter()
+        .any(|k| stats.storage.get(*k).copied().unwrap_or(0) > 0);
+        if !busy || started.elapsed() > limit {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// A raw QUIC stream over loopback with the same certificates: MB/s for `bytes`.
 async fn raw_quic(certs: &Path, bytes: u64) -> anyhow::Result<f64> {
     use credithub_node::link::quic::{connect, node_endpoint};
@@ -497,6 +522,33 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     let certs = node.dir.join("certs");
     let uniform = tally.uniform(20_000, 5);
     let busiest = tally.busiest(20);
+    // First right after the load, as an operator meets it after a bulk load: cold
+    // caches, and RocksDB still compacting what was just written (other subjects
+    // than the measured rows', so that neither finds the other's blocks cached).
+    let cold_subjects = tally.uniform(40_000, 6);
+    let cold = queries::run(&node.address, &certs, &cold_subjects, 8, window).await?;
+    println!(
+        "subject queries right after the load (compacting, cold cache), 8 clients: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {} errors",
+        cold.per_second, cold.p50, cold.p99, cold.errors
+    );
+    // Then in steady state: once compactions have finished, and after a warm-up.
+    let settled = wait_compactions_settled(&national, Duration::from_secs(600)).await?;
+    println!(
+        "compactions settled {:.0} s after the cold row",
+        settled.as_secs_f64()
+    );
+    queries::run(&node.address, &certs, &uniform, 8, Duration::from_secs(2)).await?;
+    // Latency against concurrency: the clients run on the same two cores as the node,
+    // so past a few of them an answer mostly waits for a core.
+    let mut fewer = Vec::new();
+    for clients in [1, 4] {
+        let f = queries::run(&node.address, &certs, &uniform, clients, window).await?;
+        println!(
+            "subject queries over {qn} records, {clients} client(s), uniform subjects: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {} errors",
+            f.per_second, f.p50, f.p99, f.errors
+        );
+        fewer.push((clients, f));
+    }
     let u = queries::run(&node.address, &certs, &uniform, 8, window).await?;
     let b = queries::run(&node.address, &certs, &busiest, 8, window).await?;
     let busiest_counts = format!(
@@ -519,6 +571,28 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         format!("goal p99 2 ms; {:.1} records/answer", u.mean_records),
         Some(u.p99 / 2.0),
         Some(u.p99 < 2.0 && u.errors == 0),
+    );
+    for (clients, f) in &fewer {
+        summary.row(
+            &format!("subject queries, {clients} client(s), uniform"),
+            format!(
+                "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+                f.per_second, f.p50, f.p99
+            ),
+            "same subjects, same node".into(),
+            None,
+            None,
+        );
+    }
+    summary.row(
+        "subject queries, right after the load",
+        format!(
+            "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            cold.per_second, cold.p50, cold.p99
+        ),
+        "compacting, cold cache".into(),
+        None,
+        None,
     );
     summary.row(
         "subject queries, busiest 20 subjects",
