@@ -313,6 +313,20 @@ pub struct StatsReport {
     pub storage: BTreeMap<String, u64>,
 }
 
+impl StatsReport {
+    /// Whether RocksDB is flushing or compacting, or has compaction work pending.
+    pub fn busy_in_background(&self) -> bool {
+        use crate::store::{PENDING_COMPACTION_BYTES, RUNNING_COMPACTIONS, RUNNING_FLUSHES};
+        [
+            PENDING_COMPACTION_BYTES,
+            RUNNING_COMPACTIONS,
+            RUNNING_FLUSHES,
+        ]
+        .iter()
+        .any(|name| self.storage.get(*name).is_some_and(|&v| v > 0))
+    }
+}
+
 /// What a node holds of a filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holdings {

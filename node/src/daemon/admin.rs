@@ -395,30 +395,13 @@ fn stats(node: &Node) -> anyhow::Result<StatsReport> {
             )
         })
         .collect();
-    let mut storage = std::collections::BTreeMap::new();
-    for (property, name) in [
-        ("rocksdb.total-sst-files-size", "sst_bytes"),
-        ("rocksdb.estimate-live-data-size", "live_data_bytes"),
-        ("rocksdb.cur-size-all-mem-tables", "memtable_bytes"),
-        ("rocksdb.estimate-num-keys", "estimated_keys"),
-        (
-            "rocksdb.estimate-pending-compaction-bytes",
-            "pending_compaction_bytes",
-        ),
-        ("rocksdb.num-running-compactions", "running_compactions"),
-        ("rocksdb.num-running-flushes", "running_flushes"),
-    ] {
-        if let Ok(Some(v)) = store.db().property_int_value(property) {
-            storage.insert(name.to_string(), v);
-        }
-    }
     Ok(StatsReport {
         jurisdiction: node.config.jurisdiction,
         live,
         tombstones,
         store_root: hex::encode(&store.store_root()?.fingerprint()[..8]),
         partitions,
-        storage,
+        storage: store.storage_figures(),
     })
 }
 

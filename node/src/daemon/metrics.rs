@@ -16,6 +16,7 @@ use credithub_protocol::Scope;
 use super::Node;
 use crate::clock::now_millis;
 use crate::link::session::SessionStats;
+use crate::store::STORAGE_FIGURES;
 
 /// Counters of a running node.
 #[derive(Default)]
@@ -138,40 +139,6 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
-
-/// RocksDB properties exported as gauges: (property, metric suffix, help).
-const DB_PROPERTIES: [(&str, &str, &str); 6] = [
-    (
-        "rocksdb.total-sst-files-size",
-        "sst_bytes",
-        "Bytes of SST files",
-    ),
-    (
-        "rocksdb.estimate-live-data-size",
-        "live_data_bytes",
-        "Estimated bytes of live data",
-    ),
-    (
-        "rocksdb.cur-size-all-mem-tables",
-        "memtable_bytes",
-        "Bytes in memtables",
-    ),
-    (
-        "rocksdb.estimate-pending-compaction-bytes",
-        "pending_compaction_bytes",
-        "Bytes compaction still has to rewrite",
-    ),
-    (
-        "rocksdb.num-running-compactions",
-        "running_compactions",
-        "Compactions running now",
-    ),
-    (
-        "rocksdb.compaction-pending",
-        "compaction_pending",
-        "1 when a compaction is pending",
-    ),
-];
 
 /// The Prometheus text of a node's metrics.
 pub fn render(node: &Node) -> String {
@@ -330,10 +297,11 @@ pub fn render(node: &Node) -> String {
         );
     }
 
-    for (property, suffix, help) in DB_PROPERTIES {
-        let name = format!("credithub_rocksdb_{suffix}");
-        family(&mut out, &name, "gauge", help);
-        if let Ok(Some(v)) = node.store.db().property_int_value(property) {
+    let figures = node.store.storage_figures();
+    for figure in STORAGE_FIGURES {
+        let name = format!("credithub_rocksdb_{}", figure.name);
+        family(&mut out, &name, "gauge", figure.help);
+        if let Some(v) = figures.get(figure.name) {
             let _ = writeln!(out, "{name} {v}");
         }
     }

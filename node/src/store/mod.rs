@@ -174,6 +174,68 @@ pub fn cf_options(name: &str, cache: &Cache, opts: &StoreOptions) -> Options {
     cf
 }
 
+/// One RocksDB figure a store reports (in `credit-admin stats` and as a metric).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageFigure {
+    /// The RocksDB property.
+    pub property: &'static str,
+    /// Its name in stats and the suffix of its metric.
+    pub name: &'static str,
+    /// What it means.
+    pub help: &'static str,
+}
+
+/// Name of the figure: bytes compaction still has to rewrite.
+pub const PENDING_COMPACTION_BYTES: &str = "pending_compaction_bytes";
+/// Name of the figure: compactions running now.
+pub const RUNNING_COMPACTIONS: &str = "running_compactions";
+/// Name of the figure: memtable flushes running now.
+pub const RUNNING_FLUSHES: &str = "running_flushes";
+
+/// The RocksDB figures a store reports.
+pub const STORAGE_FIGURES: [StorageFigure; 8] = [
+    StorageFigure {
+        property: "rocksdb.total-sst-files-size",
+        name: "sst_bytes",
+        help: "Bytes of SST files",
+    },
+    StorageFigure {
+        property: "rocksdb.estimate-live-data-size",
+        name: "live_data_bytes",
+        help: "Estimated bytes of live data",
+    },
+    StorageFigure {
+        property: "rocksdb.cur-size-all-mem-tables",
+        name: "memtable_bytes",
+        help: "Bytes in memtables",
+    },
+    StorageFigure {
+        property: "rocksdb.estimate-num-keys",
+        name: "estimated_keys",
+        help: "Estimated number of keys",
+    },
+    StorageFigure {
+        property: "rocksdb.estimate-pending-compaction-bytes",
+        name: PENDING_COMPACTION_BYTES,
+        help: "Bytes compaction still has to rewrite",
+    },
+    StorageFigure {
+        property: "rocksdb.num-running-compactions",
+        name: RUNNING_COMPACTIONS,
+        help: "Compactions running now",
+    },
+    StorageFigure {
+        property: "rocksdb.num-running-flushes",
+        name: RUNNING_FLUSHES,
+        help: "Memtable flushes running now",
+    },
+    StorageFigure {
+        property: "rocksdb.compaction-pending",
+        name: "compaction_pending",
+        help: "1 when a compaction is pending",
+    },
+];
+
 /// A node's store. Reads may run concurrently; writes are serialised internally.
 pub struct Store {
     db: DB,
@@ -311,6 +373,17 @@ impl Store {
             what,
             detail,
         }
+    }
+
+    /// The RocksDB figures of [`STORAGE_FIGURES`] that the database reports, by name.
+    pub fn storage_figures(&self) -> std::collections::BTreeMap<String, u64> {
+        STORAGE_FIGURES
+            .iter()
+            .filter_map(|f| {
+                let v = self.db.property_int_value(f.property).ok()??;
+                Some((f.name.to_string(), v))
+            })
+            .collect()
     }
 
     /// Flushes memtables to disk (used before backups and in tests).

@@ -22,7 +22,9 @@ use super::message::{
     Message, Part, PartitionRoot, RootSummary, WireCell, WireItem, PROTOCOL_VERSION,
 };
 use super::view::DigestView;
-use crate::digest::{Cell, DigestItem, NodePath, PartitionId, FANOUT, FIELD_PRIME, MAX_LEVEL};
+use crate::digest::{
+    Cell, DigestItem, Fragment, NodePath, PartitionId, FANOUT, FIELD_PRIME, MAX_LEVEL,
+};
 use crate::record::RecordId;
 
 /// What a reconciliation decided, from one side's point of view.
@@ -731,7 +733,43 @@ enum PartSubject {
     Items(PartitionId, NodePath),
     Estimate(PartitionId, u8),
     Sketch(PartitionId, u8),
-    Fragment(PartitionId, u64),
+    Fragment(PartitionId, Fragment),
+}
+
+impl PartSubject {
+    fn of(part: &Part) -> PartSubject {
+        match part {
+            Part::Roots(_) => PartSubject::Roots,
+            Part::Children {
+                partition, path, ..
+            } => PartSubject::Children(*partition, *path),
+            Part::Items {
+                partition, path, ..
+            } => PartSubject::Items(*partition, *path),
+            Part::Estimate {
+                partition, level, ..
+            } => PartSubject::Estimate(*partition, *level),
+            Part::Sketch {
+                partition, level, ..
+            } => PartSubject::Sketch(*partition, *level),
+            Part::Fragment {
+                partition,
+                fragment,
+                ..
+            } => PartSubject::Fragment(*partition, *fragment),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            PartSubject::Roots => "roots".into(),
+            PartSubject::Children(_, path) => format!("children of {path}"),
+            PartSubject::Items(_, path) => format!("listing of {path}"),
+            PartSubject::Estimate(_, level) => format!("level-{level} estimate"),
+            PartSubject::Sketch(_, level) => format!("level-{level} sketch"),
+            PartSubject::Fragment(..) => "fragment listing".into(),
+        }
+    }
 }
 
 /// Refuses a message that repeats a part: an honest peer says each thing once, and
@@ -742,43 +780,11 @@ fn refuse_repeated_parts<E: std::error::Error>(
 ) -> std::result::Result<(), SyncError<E>> {
     let mut seen = std::collections::HashSet::with_capacity(parts.len());
     for part in parts {
-        let (subject, what) = match part {
-            Part::Roots(_) => (PartSubject::Roots, "roots".to_string()),
-            Part::Children {
-                partition, path, ..
-            } => (
-                PartSubject::Children(*partition, *path),
-                format!("children of {path}"),
-            ),
-            Part::Items {
-                partition, path, ..
-            } => (
-                PartSubject::Items(*partition, *path),
-                format!("listing of {path}"),
-            ),
-            Part::Estimate {
-                partition, level, ..
-            } => (
-                PartSubject::Estimate(*partition, *level),
-                format!("level-{level} estimate"),
-            ),
-            Part::Sketch {
-                partition, level, ..
-            } => (
-                PartSubject::Sketch(*partition, *level),
-                format!("level-{level} sketch"),
-            ),
-            Part::Fragment {
-                partition,
-                fragment,
-                ..
-            } => (
-                PartSubject::Fragment(*partition, fragment.0),
-                "fragment listing".to_string(),
-            ),
-        };
-        if !seen.insert(subject) {
-            return Err(protocol(format!("{what} sent twice in one message")));
+        if let Some(repeated) = seen.replace(PartSubject::of(part)) {
+            return Err(protocol(format!(
+                "{} sent twice in one message",
+                repeated.describe()
+            )));
         }
     }
     Ok(())

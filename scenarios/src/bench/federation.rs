@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use credithub_node::admin::client::AdminClient;
-use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTarget};
+use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTarget, StatsReport};
 use credithub_node::link::session::SessionStats;
 use credithub_node::Store;
 use credithub_protocol::codec::{self, EncodedRecord};
@@ -181,29 +181,28 @@ async fn reconcile_now(client: &AdminClient) -> anyhow::Result<SessionStats> {
     }
 }
 
-/// Waits until the node reports no compaction or flush running and no compaction
-/// bytes pending (at most `limit`); returns how long that took.
+/// A node's stats.
+async fn stats(client: &AdminClient) -> anyhow::Result<StatsReport> {
+    match call(client, &AdminRequest::Stats).await? {
+        AdminResponse::Stats(s) => Ok(s),
+        other => bail!("unexpected answer to a stats request: {other:?}"),
+    }
+}
+
+/// Waits until the node reports no flush or compaction running or pending; returns
+/// how long that took, or `None` when it was still busy after `limit`.
 async fn wait_compactions_settled(
     client: &AdminClient,
     limit: Duration,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Option<Duration>> {
     let started = Instant::now();
-    loop {
-        let AdminResponse::Stats(stats) = call(client, &AdminRequest::Stats).await? else {
-            bail!("unexpected answer to a stats request");
-        };
-        let busy = [
-            "pending_compaction_bytes",
-            "running_compactions",
-            "running_flushes",
-        ]
-        .iter()
-        .any(|k| stats.storage.get(*k).copied().unwrap_or(0) > 0);
-        if !busy || started.elapsed() > limit {
-            return Ok(started.elapsed());
+    while stats(client).await?.busy_in_background() {
+        if started.elapsed() > limit {
+            return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    Ok(Some(started.elapsed()))
 }
 
 /// A raw QUIC stream over loopback with the same certificates: MB/s for `bytes`.
@@ -520,36 +519,48 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     let window = Duration::from_secs(if args.quick { 3 } else { 10 });
     let node = &cluster.nodes[NATIONAL];
     let certs = node.dir.join("certs");
-    let uniform = tally.uniform(20_000, 5);
+    // One draw of distinct subjects: the steady-state rows query the first third, the
+    // row right after the load the rest, so that neither finds the other's blocks
+    // cached.
+    let drawn = tally.uniform(60_000, 5);
+    let (uniform, cold_subjects) = drawn.split_at((drawn.len() / 3).min(20_000));
     let busiest = tally.busiest(20);
     // First right after the load, as an operator meets it after a bulk load: cold
-    // caches, and RocksDB still compacting what was just written (other subjects
-    // than the measured rows', so that neither finds the other's blocks cached).
-    let cold_subjects = tally.uniform(40_000, 6);
-    let cold = queries::run(&node.address, &certs, &cold_subjects, 8, window).await?;
+    // caches, and RocksDB perhaps still compacting what was just written.
+    let compacting = stats(&national).await?.busy_in_background();
+    let cold_state = if compacting {
+        "compacting, cold cache"
+    } else {
+        "cold cache, no compaction pending"
+    };
+    let cold = queries::run(&node.address, &certs, cold_subjects, 8, window).await?;
     println!(
-        "subject queries right after the load (compacting, cold cache), 8 clients: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {} errors",
-        cold.per_second, cold.p50, cold.p99, cold.errors
+        "subject queries right after the load ({cold_state}), 8 clients: {}; {} errors",
+        cold.brief(),
+        cold.errors
     );
     // Then in steady state: once compactions have finished, and after a warm-up.
-    let settled = wait_compactions_settled(&national, Duration::from_secs(600)).await?;
-    println!(
-        "compactions settled {:.0} s after the cold row",
-        settled.as_secs_f64()
-    );
-    queries::run(&node.address, &certs, &uniform, 8, Duration::from_secs(2)).await?;
+    match wait_compactions_settled(&national, Duration::from_secs(600)).await? {
+        Some(after) => println!(
+            "compactions settled {:.0} s after the cold row",
+            after.as_secs_f64()
+        ),
+        None => println!("compactions had not settled 600 s after the cold row; measuring anyway"),
+    }
+    queries::run(&node.address, &certs, uniform, 8, Duration::from_secs(2)).await?;
     // Latency against concurrency: the clients run on the same two cores as the node,
     // so past a few of them an answer mostly waits for a core.
     let mut fewer = Vec::new();
     for clients in [1, 4] {
-        let f = queries::run(&node.address, &certs, &uniform, clients, window).await?;
+        let f = queries::run(&node.address, &certs, uniform, clients, window).await?;
         println!(
-            "subject queries over {qn} records, {clients} client(s), uniform subjects: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {} errors",
-            f.per_second, f.p50, f.p99, f.errors
+            "subject queries over {qn} records, {clients} client(s), uniform subjects: {}; {} errors",
+            f.brief(),
+            f.errors
         );
         fewer.push((clients, f));
     }
-    let u = queries::run(&node.address, &certs, &uniform, 8, window).await?;
+    let u = queries::run(&node.address, &certs, uniform, 8, window).await?;
     let b = queries::run(&node.address, &certs, &busiest, 8, window).await?;
     let busiest_counts = format!(
         "{}–{}",
@@ -558,16 +569,16 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     );
     for (name, f) in [("uniform subjects", &u), ("busiest 20 subjects", &b)] {
         println!(
-            "subject queries over {qn} records, 8 clients, {name}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; {:.1} records per answer (most {}); {} errors",
-            f.per_second, f.p50, f.p99, f.mean_records, f.max_records, f.errors
+            "subject queries over {qn} records, 8 clients, {name}: {}; {:.1} records per answer (most {}); {} errors",
+            f.brief(),
+            f.mean_records,
+            f.max_records,
+            f.errors
         );
     }
     summary.row(
         "subject queries, 8 clients, uniform",
-        format!(
-            "N={qn}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
-            u.per_second, u.p50, u.p99
-        ),
+        format!("N={qn}: {}", u.brief()),
         format!("goal p99 2 ms; {:.1} records/answer", u.mean_records),
         Some(u.p99 / 2.0),
         Some(u.p99 < 2.0 && u.errors == 0),
@@ -575,10 +586,7 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     for (clients, f) in &fewer {
         summary.row(
             &format!("subject queries, {clients} client(s), uniform"),
-            format!(
-                "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
-                f.per_second, f.p50, f.p99
-            ),
+            f.brief(),
             "same subjects, same node".into(),
             None,
             None,
@@ -586,20 +594,14 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
     }
     summary.row(
         "subject queries, right after the load",
-        format!(
-            "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
-            cold.per_second, cold.p50, cold.p99
-        ),
-        "compacting, cold cache".into(),
+        cold.brief(),
+        cold_state.into(),
         None,
         None,
     );
     summary.row(
         "subject queries, busiest 20 subjects",
-        format!(
-            "{:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
-            b.per_second, b.p50, b.p99
-        ),
+        b.brief(),
         format!("{busiest_counts} records per answer"),
         None,
         None,

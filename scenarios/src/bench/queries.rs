@@ -87,6 +87,16 @@ pub struct QueryFigures {
     pub max_records: usize,
 }
 
+impl QueryFigures {
+    /// Throughput and latency in one phrase: "N/s, p50 X ms, p99 Y ms".
+    pub fn brief(&self) -> String {
+        format!(
+            "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            self.per_second, self.p50, self.p99
+        )
+    }
+}
+
 /// Latency quantile of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

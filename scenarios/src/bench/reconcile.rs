@@ -221,9 +221,10 @@ pub fn run(args: &ReconcileArgs, summary: &mut super::Summary) -> anyhow::Result
         );
         let _ = (mine.seconds, neg.seconds);
         let ratio = ours_total / neg_total;
-        let goal = ratio < 1.0 && (d < 100 || ratio <= 0.1) && mine.round_trips <= neg.round_trips;
         // The goals are set for N = 1 M; a smaller run shows its figures without a verdict.
-        let goal = (n >= GOAL_N).then_some(goal);
+        let goal = (n >= GOAL_N).then_some(
+            ratio < 1.0 && (d < 100 || ratio <= 0.1) && mine.round_trips <= neg.round_trips,
+        );
         summary.row(
             &format!("reconcile N={n} d={d} (bytes, RTs)"),
             format!(
