@@ -15,7 +15,7 @@ use crate::output::{print_json, table, Format};
 
 /// Arguments of `cert`.
 #[derive(Debug, Args)]
-pub struct CertArgs {
+pub(crate) struct CertArgs {
     #[command(subcommand)]
     command: CertCommand,
 }
@@ -180,7 +180,7 @@ struct CreatedRow {
 }
 
 /// Runs `cert`.
-pub fn run(args: &CertArgs, format: Format) -> anyhow::Result<()> {
+pub(crate) fn run(args: &CertArgs, format: Format) -> anyhow::Result<()> {
     match &args.command {
         CertCommand::CreateCa(a) => {
             let s = &a.signing;

@@ -16,7 +16,7 @@ use crate::output::{print_json, progress_bar, short_hash, table, Format};
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     #[command(flatten)]
     target: Target,
     /// The jurisdiction of a new store (required the first time; must match later).
@@ -35,7 +35,7 @@ pub struct ImportArgs {
 const LISTED_IN_TABLE: usize = 10;
 
 /// Runs `import`; returns whether every row of every file was accepted.
-pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
     let Some(data_dir) = &args.target.data_dir else {
         return online::import(&args.target.node, &args.files, format);
     };
@@ -116,7 +116,7 @@ pub fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
 
 /// Runs `verify` on a stopped node's store (`--data-dir`) or a running node
 /// (`--node`, writes wait meanwhile); returns whether it was clean.
-pub fn verify(target: &Target, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn verify(target: &Target, format: Format) -> anyhow::Result<bool> {
     let report = match &target.data_dir {
         Some(dir) => {
             let store = open_dir(dir, None)?;
@@ -154,7 +154,7 @@ fn open_dir(dir: &std::path::Path, jurisdiction: Option<DivisionCode>) -> anyhow
 
 /// Arguments of `restore`.
 #[derive(Debug, Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The stopped node's data directory (its current store is moved aside, not
     /// deleted).
     #[arg(long, env = "CREDIT_DATA_DIR")]
@@ -169,7 +169,7 @@ pub struct RestoreArgs {
 }
 
 /// Runs `restore`.
-pub fn restore(args: &RestoreArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn restore(args: &RestoreArgs, format: Format) -> anyhow::Result<bool> {
     if !args.yes {
         anyhow::bail!(
             "restore replaces the store in {} (the node must be stopped; the current store is moved aside): add --yes to go ahead",
@@ -227,7 +227,7 @@ struct StatsView {
 }
 
 /// Runs `stats` on a stopped node's store (`--data-dir`) or a running node.
-pub fn stats(target: &Target, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn stats(target: &Target, format: Format) -> anyhow::Result<bool> {
     let (jurisdiction, live, tombstones, root, partitions, storage) = match &target.data_dir {
         Some(dir) => {
             let store = open_dir(dir, None)?;

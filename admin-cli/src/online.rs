@@ -18,7 +18,7 @@ use crate::output::{print_json, spinner, table, Format};
 
 /// How to reach a running node.
 #[derive(Debug, Clone, Args)]
-pub struct NodeArgs {
+pub(crate) struct NodeArgs {
     /// The node's address (`host:port`).
     #[arg(long, env = "CREDIT_NODE")]
     pub node: Option<String>,
@@ -32,7 +32,7 @@ pub struct NodeArgs {
 
 /// A stopped node's data directory, or a running node.
 #[derive(Debug, Clone, Args)]
-pub struct Target {
+pub(crate) struct Target {
     /// A stopped node's data directory; when given, --node is not used.
     #[arg(long, env = "CREDIT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -42,7 +42,7 @@ pub struct Target {
 
 impl NodeArgs {
     /// Runs `f` with a connection to the node, on a runtime of its own.
-    pub fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl AsyncFnOnce(&AdminClient) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
@@ -112,7 +112,12 @@ fn status_of(args: &NodeArgs) -> anyhow::Result<NodeStatus> {
 
 /// Runs `status`; with `tree`, the federation below the node as it last reported
 /// itself, unreachable children marked (their last-known figures with `stale`).
-pub fn status(args: &NodeArgs, tree: bool, stale: bool, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn status(
+    args: &NodeArgs,
+    tree: bool,
+    stale: bool,
+    format: Format,
+) -> anyhow::Result<bool> {
     let st = status_of(args)?;
     match format {
         Format::Json => print_json(&st)?,
@@ -303,7 +308,7 @@ fn print_branch(c: &ChildReport, depth: usize, now: u64, stale: bool) {
 }
 
 /// Runs `sync status`: the parent link and the children's sessions.
-pub fn sync_status(args: &NodeArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn sync_status(args: &NodeArgs, format: Format) -> anyhow::Result<bool> {
     let st = status_of(args)?;
     match format {
         Format::Json => print_json(&serde_json::json!({
@@ -334,7 +339,7 @@ pub fn sync_status(args: &NodeArgs, format: Format) -> anyhow::Result<bool> {
 }
 
 /// Runs `reconcile`: with the parent, or have children reconcile with this node.
-pub fn reconcile(
+pub(crate) fn reconcile(
     args: &NodeArgs,
     target: ReconcileTarget,
     yes: bool,
@@ -383,7 +388,7 @@ pub fn reconcile(
 
 /// Runs `diff`: the differences with the parent, nothing moved. Returns whether there
 /// were none.
-pub fn diff(args: &NodeArgs, limit: u32, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn diff(args: &NodeArgs, limit: u32, format: Format) -> anyhow::Result<bool> {
     let d: DiffReport =
         match args.call("comparing with the parent", AdminRequest::Diff { limit })? {
             AdminResponse::Diff(d) => d,
@@ -420,7 +425,7 @@ pub fn diff(args: &NodeArgs, limit: u32, format: Format) -> anyhow::Result<bool>
 }
 
 /// Runs `verify` at a running node.
-pub fn verify(args: &NodeArgs) -> anyhow::Result<VerifyReport> {
+pub(crate) fn verify(args: &NodeArgs) -> anyhow::Result<VerifyReport> {
     match args.call("verifying (writes wait)", AdminRequest::Verify)? {
         AdminResponse::Verified(json) => Ok(serde_json::from_str(&json)?),
         other => Err(unexpected(other)),
@@ -428,7 +433,7 @@ pub fn verify(args: &NodeArgs) -> anyhow::Result<VerifyReport> {
 }
 
 /// Runs `stats` at a running node.
-pub fn stats(args: &NodeArgs) -> anyhow::Result<StatsReport> {
+pub(crate) fn stats(args: &NodeArgs) -> anyhow::Result<StatsReport> {
     match args.call("stats", AdminRequest::Stats)? {
         AdminResponse::Stats(s) => Ok(s),
         other => Err(unexpected(other)),
@@ -436,7 +441,12 @@ pub fn stats(args: &NodeArgs) -> anyhow::Result<StatsReport> {
 }
 
 /// Runs `backup`: a checkpoint under the node's data directory.
-pub fn backup(args: &NodeArgs, name: &str, yes: bool, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn backup(
+    args: &NodeArgs,
+    name: &str,
+    yes: bool,
+    format: Format,
+) -> anyhow::Result<bool> {
     if !yes {
         bail!("backup writes a checkpoint into the node's data directory (writes wait meanwhile): add --yes to go ahead");
     }
@@ -462,7 +472,7 @@ pub fn backup(args: &NodeArgs, name: &str, yes: bool, format: Format) -> anyhow:
 }
 
 /// Runs `drain`.
-pub fn drain(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn drain(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Result<bool> {
     if !yes {
         bail!("drain stops the node taking sync sessions until it restarts: add --yes to go ahead");
     }
@@ -483,7 +493,7 @@ pub fn drain(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Result<bool>
 
 /// Runs `import --node`: uploads each file and imports it at the running node.
 /// Returns whether every row was accepted.
-pub fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyhow::Result<bool> {
+pub(crate) fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyhow::Result<bool> {
     let summaries: Vec<serde_json::Value> = args.with(async |c| {
         let mut out = Vec::new();
         for f in files {

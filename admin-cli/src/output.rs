@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Aligned columns.
     Table,
     /// One JSON document.
@@ -14,7 +14,7 @@ pub enum Format {
 }
 
 /// A table with the project's style and the given header.
-pub fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -23,13 +23,13 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// Prints a value as pretty JSON.
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 /// A progress bar on stderr for a long operation, hidden when stderr is not a terminal.
-pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -46,7 +46,7 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// A spinner on stderr while waiting for a node, hidden when stderr is not a terminal.
-pub fn spinner(what: &str) -> indicatif::ProgressBar {
+pub(crate) fn spinner(what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -58,6 +58,6 @@ pub fn spinner(what: &str) -> indicatif::ProgressBar {
 }
 
 /// A short hex fingerprint of a digest cell, as operators compare roots.
-pub fn short_hash(bytes: &[u8]) -> String {
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
     bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

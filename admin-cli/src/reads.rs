@@ -36,7 +36,7 @@ impl From<AudienceArg> for Audience {
 
 /// Arguments of `query`.
 #[derive(Debug, Args)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     #[command(flatten)]
     target: Target,
     /// The subject's USCC, resident identity number, registration number or
@@ -71,7 +71,7 @@ fn today() -> Date {
 
 /// Runs `query`: at a running node, or on a stopped node's store (read as a
 /// government system would).
-pub fn run_query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run_query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
     let answer = match &args.target.data_dir {
         Some(dir) => {
             let id =
@@ -207,7 +207,7 @@ fn print_answer(a: &SubjectAnswer) {
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
     node: NodeArgs,
     /// The subject's identifier.
@@ -222,7 +222,7 @@ pub struct CheckArgs {
 }
 
 /// Runs `check`; returns whether no measure applies.
-pub fn run_check(args: &CheckArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run_check(args: &CheckArgs, format: Format) -> anyhow::Result<bool> {
     let req = AdminRequest::Check {
         subject: args.subject.clone(),
         action: args.action.clone(),
@@ -272,7 +272,7 @@ pub fn run_check(args: &CheckArgs, format: Format) -> anyhow::Result<bool> {
 
 /// Arguments of `report`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     #[command(flatten)]
     node: NodeArgs,
     /// The subject's identifier.
@@ -284,7 +284,7 @@ pub struct ReportArgs {
 }
 
 /// Runs `report`: text, or the structured report with `--format json`.
-pub fn run_report(args: &ReportArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run_report(args: &ReportArgs, format: Format) -> anyhow::Result<bool> {
     let req = AdminRequest::Report {
         subject: args.subject.clone(),
         purpose: args.purpose.clone(),
@@ -302,7 +302,7 @@ pub fn run_report(args: &ReportArgs, format: Format) -> anyhow::Result<bool> {
 }
 
 /// Runs `timeliness`.
-pub fn run_timeliness(node: &NodeArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run_timeliness(node: &NodeArgs, format: Format) -> anyhow::Result<bool> {
     let t = match call(node, "computing", AdminRequest::Timeliness)? {
         AdminResponse::Timeliness(t) => t,
         other => bail!("unexpected answer {other:?}"),

@@ -11,7 +11,7 @@ use crate::output::{print_json, table, Format};
 
 /// `record` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum RecordCommand {
+pub(crate) enum RecordCommand {
     /// File a subject's objection against a record (at any node).
     Object(ObjectArgs),
     /// Decide on a record's objections (at its origin).
@@ -24,7 +24,7 @@ pub enum RecordCommand {
 
 /// A record and a confirmation.
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     #[command(flatten)]
     node: NodeArgs,
     /// The record key (`ORIGIN:KIND:ID`, as `query --format json` prints it).
@@ -36,7 +36,7 @@ pub struct TargetArgs {
 
 /// Arguments of `record object`.
 #[derive(Debug, Args)]
-pub struct ObjectArgs {
+pub(crate) struct ObjectArgs {
     #[command(flatten)]
     node: NodeArgs,
     /// The disputed record's key.
@@ -48,7 +48,7 @@ pub struct ObjectArgs {
 
 /// Arguments of `record decide`.
 #[derive(Debug, Args)]
-pub struct DecideArgs {
+pub(crate) struct DecideArgs {
     #[command(flatten)]
     target: TargetArgs,
     /// The record stands.
@@ -85,7 +85,7 @@ fn send(node: &NodeArgs, req: AdminRequest, format: Format) -> anyhow::Result<bo
 }
 
 /// Runs a `record` subcommand.
-pub fn run(cmd: &RecordCommand, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run(cmd: &RecordCommand, format: Format) -> anyhow::Result<bool> {
     match cmd {
         RecordCommand::Object(a) => send(
             &a.node,
@@ -130,7 +130,7 @@ pub fn run(cmd: &RecordCommand, format: Format) -> anyhow::Result<bool> {
 
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuditCommand {
+pub(crate) enum AuditCommand {
     /// Check the audit log's hash chain end to end.
     Verify(NodeArgs),
     /// List audit entries (auditor certificates only).
@@ -139,7 +139,7 @@ pub enum AuditCommand {
 
 /// Arguments of `audit list`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
     node: NodeArgs,
     /// The first sequence number.
@@ -151,7 +151,7 @@ pub struct ListArgs {
 }
 
 /// Runs an `audit` subcommand; `verify` returns whether the chain is intact.
-pub fn audit(cmd: &AuditCommand, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn audit(cmd: &AuditCommand, format: Format) -> anyhow::Result<bool> {
     let (node, req) = match cmd {
         AuditCommand::Verify(n) => (n, AdminRequest::AuditVerify),
         AuditCommand::List(a) => (

@@ -10,7 +10,7 @@ use crate::output::{print_json, table, Format};
 
 /// Which identifier kind to validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CodeKind {
+pub(crate) enum CodeKind {
     /// Unified Social Credit Code (GB 32100-2015).
     Uscc,
     /// Resident identity number (GB 11643-1999), 18 or legacy 15 digits.
@@ -21,7 +21,7 @@ pub enum CodeKind {
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// The kind of code.
     #[arg(value_enum)]
     kind: CodeKind,
@@ -142,7 +142,7 @@ fn check(kind: CodeKind, code: &str) -> Verdict {
 }
 
 /// Runs `validate`; returns whether every code was valid.
-pub fn run(args: &ValidateArgs, format: Format) -> anyhow::Result<bool> {
+pub(crate) fn run(args: &ValidateArgs, format: Format) -> anyhow::Result<bool> {
     let verdicts: Vec<Verdict> = args.codes.iter().map(|c| check(args.kind, c)).collect();
     match format {
         Format::Json => print_json(&verdicts)?,

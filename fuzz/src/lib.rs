@@ -32,22 +32,30 @@ pub const MESSAGE_LIMIT: usize = MAX_FRAME;
 /// decode to the same value, and encoding is stable.
 pub fn frame_decode(data: &[u8]) {
     if let Ok(frame) = Frame::decode(data) {
-        let bytes = frame.encode();
+        let bytes = frame.encode().expect("a decoded frame encodes");
         assert!(!bytes.is_empty(), "a decoded frame encodes to nothing");
         let again = Frame::decode(&bytes).expect("a re-encoded frame decodes");
         assert_eq!(again, frame, "frame changed in a round trip");
-        assert_eq!(again.encode(), bytes, "frame encoding is not stable");
+        assert_eq!(
+            again.encode().expect("encodes"),
+            bytes,
+            "frame encoding is not stable"
+        );
         let _ = (frame.name(), format!("{frame:?}"));
     }
     if let Ok(msg) = Message::decode(data, MESSAGE_LIMIT) {
-        let bytes = msg.encode();
+        let bytes = msg.encode().expect("a decoded message encodes");
         assert!(!bytes.is_empty(), "a decoded message encodes to nothing");
         let again = Message::decode(&bytes, MESSAGE_LIMIT).expect("a re-encoded message decodes");
         assert_eq!(again, msg, "message changed in a round trip");
-        assert_eq!(again.encode(), bytes, "message encoding is not stable");
+        assert_eq!(
+            again.encode().expect("encodes"),
+            bytes,
+            "message encoding is not stable"
+        );
         // Wrapped in a frame, as it crosses a link.
         let framed = Frame::Sync(msg);
-        let back = Frame::decode(&framed.encode()).expect("a sync frame decodes");
+        let back = Frame::decode(&framed.encode().expect("encodes")).expect("a sync frame decodes");
         assert_eq!(back, framed, "sync frame changed in a round trip");
     }
 }
@@ -266,7 +274,7 @@ fn valid_path(path: NodePath) -> bool {
 
 /// A message this side sends decodes to itself on the other side.
 fn check_wire(msg: &Message) {
-    let bytes = msg.encode();
+    let bytes = msg.encode().expect("a decoded message encodes");
     assert!(!bytes.is_empty());
     let back = Message::decode(&bytes, usize::MAX).expect("a reply decodes");
     assert_eq!(&back, msg, "a reply changed on the wire");

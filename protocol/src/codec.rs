@@ -29,6 +29,14 @@ pub enum CodecError {
     /// The body does not decode (or an identifier in it does not validate).
     #[error("record body does not decode: {0}")]
     Body(String),
+    /// The key is not the key of the record's natural key.
+    #[error("key {key} does not match the record's natural key (expected {derived})")]
+    KeyMismatch {
+        /// The key the record came with.
+        key: RecordKey,
+        /// The key its content gives.
+        derived: RecordKey,
+    },
     /// The stated digest is not the digest of the content.
     #[error("digest mismatch: stated {stated}, computed {computed}")]
     DigestMismatch {
@@ -41,9 +49,14 @@ pub enum CodecError {
 
 /// The canonical bytes of a body (or of a tombstone, `None`).
 pub fn body_bytes(body: Option<&RecordBody>) -> Vec<u8> {
-    // Serialising plain data into a Vec cannot fail. Sized for a typical record, so
-    // that the buffer rarely grows.
-    postcard::to_extend(&body, Vec::with_capacity(768)).unwrap_or_default()
+    // Sized for a typical record, so that the buffer rarely grows. Postcard fails only
+    // on sequences of unknown length or a Serialize impl that returns an error; a body
+    // has neither (derived impls, identifiers serialised as their text), so a failure
+    // here is a bug in this crate and must not pass as an empty encoding.
+    match postcard::to_extend(&body, Vec::with_capacity(768)) {
+        Ok(bytes) => bytes,
+        Err(e) => unreachable!("a record body always encodes: {e}"),
+    }
 }
 
 /// The digest of a record version from its parts.
@@ -142,6 +155,25 @@ pub fn read_header(bytes: &[u8]) -> Result<RecordHeader, CodecError> {
         version,
         digest: Digest(digest),
     })
+}
+
+/// The content checks of a record version that arrived from elsewhere: it decodes,
+/// its digest is the digest of its content, and its key is the key of its natural
+/// key (authority, decision number, subject, …), so that nobody can file a record
+/// under another record's key. Every node applies these same checks (the store and
+/// the simulation's nodes alike), inside the atomic write of what arrived.
+pub fn check_received(record: &EncodedRecord) -> Result<Record, CodecError> {
+    let decoded = decode(record.key, &record.bytes)?;
+    if let Some(body) = &decoded.body {
+        let derived = RecordKey::derive(record.key.origin, record.key.kind, body);
+        if derived != record.key {
+            return Err(CodecError::KeyMismatch {
+                key: record.key,
+                derived,
+            });
+        }
+    }
+    Ok(decoded)
 }
 
 /// Decodes an encoded record, checking that its digest matches its content.

@@ -10,8 +10,13 @@
 //!   trie paths, shared by the store and the reconciliation;
 //! - [`date`]: calendar dates as source files write them;
 //! - [`sync`]: the sans-IO reconciliation of two digest indexes;
-//! - [`link`]: the frames of a parent–child sync session and what may cross it;
+//! - [`link`]: the frames of a parent–child link, their versions, and what may cross;
+//! - [`session`]: one session on a link, sans-IO: the protocol of a sync, a diff and
+//!   a fresh query, driven by the node's QUIC shell and by the simulation alike;
 //! - [`report`]: what a node tells its parent about itself and its children.
+//!
+//! The deterministic simulation of a whole federation (`sim`, built for tests only)
+//! drives the same [`session::Session`] over a seeded faulty network.
 
 pub mod codec;
 pub mod date;
@@ -21,7 +26,9 @@ pub mod lifecycle;
 pub mod link;
 pub mod record;
 pub mod report;
-pub mod sim;
+pub mod session;
+#[cfg(test)]
+mod sim;
 pub mod sync;
 #[doc(hidden)]
 pub mod testing;

@@ -23,8 +23,47 @@ use crate::record::{RecordId, RecordKey, RecordKind};
 use crate::report::NodeReport;
 use crate::sync::Message;
 
-/// The link protocol version (the ALPN names the major version; this the minor).
-pub const LINK_VERSION: u16 = 1;
+/// The newest link protocol version this build speaks.
+///
+/// Versions are negotiated once per connection, in the TLS handshake: each node
+/// offers the ALPN names ([`alpn`]) of every version from [`MIN_LINK_VERSION`] to the
+/// newest it is configured to speak, newest first, and the accepting node picks the
+/// newest both speak. Each session's [`Frame::Open`] then names the negotiated
+/// version, and neither side sends a frame, a record kind or a field that version
+/// does not know. Two adjacent versions always interoperate, so a federation upgrades
+/// one node at a time.
+///
+/// - **1**: the first link protocol; refusals are text only ([`Frame::Refused`]).
+/// - **2**: refusals carry a typed reason ([`Frame::Declined`]), so that the refused
+///   side decides by the reason (retry soon, back off, give up) and not by its text.
+pub const LINK_VERSION: u16 = 2;
+
+/// The oldest link protocol version this build still speaks.
+pub const MIN_LINK_VERSION: u16 = 1;
+
+/// The ALPN protocol name of a link protocol version (`credithub/2`).
+pub fn alpn(version: u16) -> Vec<u8> {
+    format!("credithub/{version}").into_bytes()
+}
+
+/// The link protocol version an ALPN protocol name stands for, if it is one of ours.
+pub fn version_of_alpn(name: &[u8]) -> Option<u16> {
+    std::str::from_utf8(name)
+        .ok()?
+        .strip_prefix("credithub/")?
+        .parse()
+        .ok()
+}
+
+/// The ALPN names a node offers when it speaks versions `MIN_LINK_VERSION..=max`:
+/// newest first, so that the accepting side, which picks by its own order, chooses
+/// the newest version both speak.
+pub fn alpn_offer(max: u16) -> Vec<Vec<u8>> {
+    (MIN_LINK_VERSION..=max.clamp(MIN_LINK_VERSION, LINK_VERSION))
+        .rev()
+        .map(alpn)
+        .collect()
+}
 
 /// The largest frame a node accepts, in bytes.
 pub const MAX_FRAME: usize = 8 << 20;
@@ -64,7 +103,8 @@ pub enum Frame {
         /// The parent's jurisdiction.
         jurisdiction: DivisionCode,
     },
-    /// Either side: the session cannot go on, and why.
+    /// Either side: the session cannot go on, and why (link version 1; from version 2
+    /// on, [`Frame::Declined`] is sent instead).
     Refused {
         /// A human-readable reason.
         reason: String,
@@ -99,6 +139,57 @@ pub enum Frame {
         /// Record versions sent in this session.
         records: u64,
     },
+    /// Either side, from link version 2: the session or request cannot go on, with a
+    /// typed reason and a human-readable text.
+    Declined {
+        /// Why, as the refused side decides by it.
+        code: DeclineCode,
+        /// A human-readable reason.
+        reason: String,
+    },
+}
+
+/// Why a node declined a session or a request (link version 2 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeclineCode {
+    /// The node is busy (too many sessions with this peer): try again soon.
+    Busy,
+    /// The node is draining for maintenance: try again later, perhaps elsewhere.
+    Draining,
+    /// The peer's certificate may not do this (wrong role, not a direct child).
+    NotPermitted,
+    /// The request itself is wrong (an unknown version, too many subscriptions, a
+    /// malformed subject, a frame out of place).
+    BadRequest,
+    /// The node failed on its side (its store, its scheduler).
+    Failed,
+}
+
+impl DeclineCode {
+    /// The code's name in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineCode::Busy => "busy",
+            DeclineCode::Draining => "draining",
+            DeclineCode::NotPermitted => "not-permitted",
+            DeclineCode::BadRequest => "bad-request",
+            DeclineCode::Failed => "failed",
+        }
+    }
+
+    /// Whether the same request may succeed if tried again later unchanged.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            DeclineCode::Busy | DeclineCode::Draining | DeclineCode::Failed
+        )
+    }
+}
+
+impl fmt::Display for DeclineCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a session does after reconciling.
@@ -140,12 +231,34 @@ pub enum FrameError {
     /// Not a frame.
     #[error("malformed frame: {0}")]
     Malformed(String),
+    /// A value could not be encoded as a frame.
+    #[error("encoding a frame: {0}")]
+    Encode(String),
 }
 
 impl Frame {
     /// The frame's bytes, without the length prefix.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).unwrap_or_default()
+    pub fn encode(&self) -> Result<Vec<u8>, FrameError> {
+        postcard::to_stdvec(self).map_err(|e| FrameError::Encode(e.to_string()))
+    }
+
+    /// The frame that refuses a session or request at link version `version`: typed
+    /// from version 2 on, text only before.
+    pub fn decline(version: u16, code: DeclineCode, reason: impl Into<String>) -> Frame {
+        let reason = reason.into();
+        if version >= 2 {
+            Frame::Declined { code, reason }
+        } else {
+            Frame::Refused { reason }
+        }
+    }
+
+    /// The oldest link version that knows this frame.
+    pub fn since_version(&self) -> u16 {
+        match self {
+            Frame::Declined { .. } => 2,
+            _ => 1,
+        }
     }
 
     /// Reads a frame's bytes (without the length prefix).
@@ -173,6 +286,7 @@ impl Frame {
             Frame::SyncNow => "sync-now",
             Frame::SubjectQuery { .. } => "subject-query",
             Frame::Done { .. } => "done",
+            Frame::Declined { .. } => "declined",
         }
     }
 }
@@ -356,7 +470,7 @@ mod tests {
             mode: SessionMode::Sync,
             report: Box::default(),
         };
-        assert_eq!(Frame::decode(&f.encode()), Ok(f));
+        assert_eq!(Frame::decode(&f.encode().expect("encodes")), Ok(f));
         assert!(matches!(
             Frame::decode(&vec![0u8; MAX_FRAME + 1]),
             Err(FrameError::TooLarge { .. })

@@ -134,7 +134,7 @@ mod nested {
         }
     }
 
-    pub fn serialize<S: Serializer>(
+    pub(super) fn serialize<S: Serializer>(
         report: &Option<Box<NodeReport>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -145,7 +145,7 @@ mod nested {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Box<NodeReport>>, D::Error> {
         d.deserialize_option(Nested)

@@ -18,6 +18,9 @@ enum Command {
     /// Run a federation of seven nodes on loopback, with data, updates and deletions,
     /// and check that every node converges to exactly what it should hold.
     ThreeTier(federation::ThreeTierArgs),
+    /// Run the federation with nodes of two link versions, upgrade the old ones one at
+    /// a time, and check that every step converges at the versions each link shares.
+    RollingUpgrade(federation::upgrade::UpgradeArgs),
     /// Run a benchmark (use a release build: `make bench`).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -41,6 +44,14 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             if !runtime.block_on(federation::run(&args))? {
                 anyhow::bail!("the federation did not converge to what every node should hold");
+            }
+        }
+        Command::RollingUpgrade(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            if !runtime.block_on(federation::upgrade::run(&args))? {
+                anyhow::bail!("a step of the rolling upgrade did not converge as it should");
             }
         }
         Command::Chaos(cmd) => {

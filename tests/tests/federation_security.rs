@@ -1,6 +1,7 @@
 //! Negative tests against real nodes: a client without a certificate, one from another
-//! CA, a city sending another city's records, a record with a forged digest. Each is
-//! refused (and counted), and the honest nodes go on syncing.
+//! CA, a city sending another city's records, a record with a forged digest, a child
+//! whose fresh answer holds a record it may not send or stops early. Each is refused
+//! (and counted) or reported, and the honest nodes go on syncing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,11 @@ use credithub_scenarios::federation::cluster::{call, status, Cluster};
 mod common;
 
 use common::rogue::{
-    code, honest_nodes_converge, node_certs, push_as_child, three_tier, try_session, wire,
+    child_answering_fresh, code, honest_nodes_converge, node_certs, push_as_child, three_tier,
+    try_session, wire,
 };
+use credithub_protocol::link::Frame;
+use credithub_protocol::testing::body_about;
 
 /// An endpoint presenting the given rustls client configuration.
 fn endpoint(tls: rustls::ClientConfig) -> quinn::Endpoint {
@@ -140,6 +144,49 @@ fn bad_peers_are_refused_and_honest_ones_keep_syncing() {
                 other => panic!("{other:?}"),
             }
         }
+
+        // 5. Fresh queries at Jiangsu while a forged Suzhou answers them: a record of
+        //    Nanjing's origin is refused and the answer names Suzhou as partial; an
+        //    answer cut short (no closing count) is partial too.
+        let about = body_about(3, "320583");
+        let subject = about.subject.id.unmasked();
+        let fresh = AdminRequest::Query {
+            subject: subject.clone(),
+            purpose: Some("security test".into()),
+            audience: None,
+            fresh: true,
+        };
+        for (answer, why) in [
+            (
+                vec![
+                    Frame::Records(vec![wire("320100", 3, 1 << 21)]),
+                    Frame::Done { records: 1 },
+                ],
+                "records refused",
+            ),
+            (
+                vec![Frame::Records(vec![wire("320500", 3, 1 << 21)])],
+                "closed the stream before the answer was complete",
+            ),
+        ] {
+            let conn = child_answering_fresh(&ep, &jiangsu, code("320500"), answer).await;
+            let answer = match call(&clients[1], &fresh).await.expect("query") {
+                credithub_node::admin::AdminResponse::Answer(a) => a,
+                other => panic!("{other:?}"),
+            };
+            assert!(answer.partial, "{answer:?}");
+            assert!(
+                answer
+                    .unanswered
+                    .iter()
+                    .any(|u| u.starts_with("suzhou") && u.contains(why)),
+                "{why}: {:?}",
+                answer.unanswered
+            );
+            conn.close(0u32.into(), b"done");
+        }
+        let st = status(&clients[1]).await.expect("status");
+        assert_eq!(st.refused.get("outside-jurisdiction"), Some(&2), "{st:?}");
 
         // The honest federation still converges: a write at Nanjing reaches every node
         // (Suzhou's genuine record too, as it is Jiangsu's child's).

@@ -13,6 +13,8 @@
 //! the fuzz targets and this test cannot drift apart. A failing check panics; the test
 //! reports the inputs that failed and fails.
 
+// The fuzz crate's public API, seen from this test as a private module.
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/src/lib.rs"]
 mod checks;
 
@@ -408,8 +410,8 @@ fn frame(rng: &mut ChaCha8Rng) -> Frame {
 
 fn frame_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
     let base = match rng.gen_range(0..10) {
-        0..=3 => frame(rng).encode(),
-        4..=6 => message(rng).encode(),
+        0..=3 => frame(rng).encode().expect("encodes"),
+        4..=6 => message(rng).encode().expect("encodes"),
         7..=8 => corpus.pick(rng).map(<[u8]>::to_vec).unwrap_or_default(),
         _ => return random_bytes(rng, 64),
     };
@@ -509,7 +511,10 @@ fn reconciler_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
         }
     }
     let (config_bytes, messages, _) = honest_run(rng);
-    let mut wire: Vec<Vec<u8>> = messages.iter().map(Message::encode).collect();
+    let mut wire: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|m| m.encode().expect("encodes"))
+        .collect();
     if rng.gen_bool(0.3) || wire.is_empty() {
         // Unchanged: the honest reconciliation itself.
         return checks::join_chunks(&config_bytes, &wire);
@@ -517,8 +522,8 @@ fn reconciler_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
     for _ in 0..rng.gen_range(1..=3) {
         let i = rng.gen_range(0..wire.len());
         match rng.gen_range(0..5) {
-            0 => wire[i] = message(rng).encode(),
-            1 => wire.insert(i, message(rng).encode()),
+            0 => wire[i] = message(rng).encode().expect("encodes"),
+            1 => wire.insert(i, message(rng).encode().expect("encodes")),
             2 => {
                 let copy = wire[i].clone();
                 wire.insert(rng.gen_range(0..=wire.len()), copy);
@@ -526,7 +531,7 @@ fn reconciler_input(rng: &mut ChaCha8Rng, corpus: &Corpus) -> Vec<u8> {
             3 => {
                 wire.remove(i);
                 if wire.is_empty() {
-                    wire.push(message(rng).encode());
+                    wire.push(message(rng).encode().expect("encodes"));
                 }
             }
             _ => {
@@ -815,7 +820,10 @@ fn reconciler_replays_honest_runs() {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     for _ in 0..200 {
         let (config, messages, outcome) = honest_run(&mut rng);
-        let wire: Vec<Vec<u8>> = messages.iter().map(Message::encode).collect();
+        let wire: Vec<Vec<u8>> = messages
+            .iter()
+            .map(|m| m.encode().expect("encodes"))
+            .collect();
         if wire.iter().any(|m| m.len() > usize::from(u16::MAX)) {
             continue;
         }

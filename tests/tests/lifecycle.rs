@@ -477,13 +477,11 @@ fn queries_objections_repair_publication_and_audit_across_the_federation() {
         let store = Store::open(&cluster.nodes[SUZHOU].dir.join("data"), None).expect("open");
         let mut e = store.audit_entries(1, 1).expect("read").remove(0);
         e.purpose = "其他".into();
-        let cf = store.db().cf_handle(keys::CF_AUDIT).expect("audit family");
         store
-            .db()
-            .put_cf(
-                cf,
-                1u64.to_be_bytes(),
-                postcard::to_stdvec(&e).expect("encode"),
+            .raw_put_for_tests(
+                keys::CF_AUDIT,
+                &1u64.to_be_bytes(),
+                &postcard::to_stdvec(&e).expect("encode"),
             )
             .expect("tamper");
     }

@@ -366,13 +366,8 @@ fn diff_verify_stats_backup_restore_drain_and_metrics() {
             version: credithub_protocol::Version(1),
             digest: credithub_protocol::Digest([9; 32]),
         }));
-        let cf = store
-            .db()
-            .cf_handle(keys::CF_DIGEST)
-            .expect("digest family");
         store
-            .db()
-            .put_cf(cf, keys::root_key(&p), wrong.to_bytes())
+            .raw_put_for_tests(keys::CF_DIGEST, &keys::root_key(&p), &wrong.to_bytes())
             .expect("damage");
     }
     let o = admin(&jdir, &jaddr, &["verify", "--data-dir", &data_arg]);

@@ -14,7 +14,7 @@ fn reconcile(a: &Store, b: &Store, limits: Limits) -> usize {
     let mut msg = left.start().expect("start");
     let (mut messages, mut to_right) = (1, true);
     loop {
-        let wire = Message::decode(&msg.encode(), 64 << 20).expect("decode");
+        let wire = Message::decode(&msg.encode().expect("encodes"), 64 << 20).expect("decode");
         let side = if to_right { &mut right } else { &mut left };
         match side.receive(wire).expect("receive") {
             Some(reply) => {

@@ -14,7 +14,7 @@ use credithub_node::admin::{AdminRequest, AdminResponse, NodeStatus};
 use credithub_node::certs::{self, Identity, Role};
 use credithub_node::link::frame::{read_frame, write_frame};
 use credithub_node::link::quic::connect;
-use credithub_protocol::link::{Frame, SessionMode, LINK_VERSION};
+use credithub_protocol::link::{DeclineCode, Frame, SessionMode, LINK_VERSION};
 use credithub_protocol::report::NodeReport;
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{RecordKind, Version};
@@ -235,6 +235,7 @@ fn attackers_are_refused_or_cut_off_and_counted_while_honest_nodes_sync() {
             credithub_node::link::open::open_as_child(
                 &mut send,
                 &mut recv,
+                credithub_node::link::quic::negotiated_version(&conn),
                 code("320500"),
                 &[],
                 SessionMode::Sync,
@@ -275,7 +276,14 @@ fn attackers_are_refused_or_cut_off_and_counted_while_honest_nodes_sync() {
             for (_, recv) in streams.iter_mut() {
                 match read_frame(recv).await {
                     Ok(Some((Frame::Accepted { .. }, _))) => accepted += 1,
-                    Ok(Some((Frame::Refused { reason }, _))) => {
+                    // At link version 2 a refusal carries its reason's code.
+                    Ok(Some((
+                        Frame::Declined {
+                            code: DeclineCode::Busy,
+                            reason,
+                        },
+                        _,
+                    ))) => {
                         assert!(reason.contains("sessions"), "{reason}");
                         refused += 1
                     }

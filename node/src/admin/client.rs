@@ -1,5 +1,6 @@
 //! The client side of the admin protocol, used by `credit-admin` and the scenarios.
 
+use credithub_protocol::session::{close_code, PeerError};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
@@ -28,10 +29,10 @@ impl AdminClient {
     ) -> Result<AdminClient, LinkError> {
         let socket: SocketAddr = address
             .to_socket_addrs()
-            .map_err(|e| LinkError::Protocol(format!("node address {address:?}: {e}")))?
+            .map_err(|e| LinkError::BadRequest(format!("node address {address:?}: {e}")))?
             .next()
             .ok_or_else(|| {
-                LinkError::Protocol(format!("node address {address:?} resolves to nothing"))
+                LinkError::BadRequest(format!("node address {address:?} resolves to nothing"))
             })?;
         let host = address
             .rsplit_once(':')
@@ -40,7 +41,7 @@ impl AdminClient {
         let endpoint = client_endpoint(certs_dir, client_name)?;
         let (conn, node) = connect(&endpoint, socket, &host).await?;
         if node.role != Role::Node {
-            return Err(LinkError::Protocol(format!(
+            return Err(LinkError::WrongPeer(format!(
                 "{address} presented a {} certificate, not a node's",
                 node.role.as_str()
             )));
@@ -86,20 +87,30 @@ impl AdminClient {
             // The node stops reading when it refuses the import part-way (a full
             // disk, say) and answers why; that answer is the error worth showing.
             return match answer(&mut recv).await {
-                Ok(AdminResponse::Error(e)) => Err(LinkError::Refused(e)),
+                Ok(AdminResponse::Error(e)) => Err(LinkError::Declined {
+                    code: None,
+                    reason: e,
+                }),
                 _ => Err(cut),
             };
         }
         match answer(&mut recv).await? {
             AdminResponse::Imported(json) => Ok(json),
-            AdminResponse::Error(e) => Err(LinkError::Refused(e)),
-            other => Err(LinkError::Protocol(format!("unexpected answer {other:?}"))),
+            AdminResponse::Error(e) => Err(LinkError::Declined {
+                code: None,
+                reason: e,
+            }),
+            _ => Err(PeerError::UnexpectedFrame {
+                got: "non-import answer",
+                during: "in answer to an import",
+            }
+            .into()),
         }
     }
 
     /// Closes the connection.
     pub async fn close(self) {
-        self.conn.close(0u32.into(), b"done");
+        self.conn.close(close_code::NORMAL.into(), b"done");
         self.endpoint.wait_idle().await;
     }
 }
@@ -107,5 +118,7 @@ impl AdminClient {
 async fn answer(recv: &mut quinn::RecvStream) -> Result<AdminResponse, LinkError> {
     read_value(recv)
         .await?
-        .ok_or_else(|| LinkError::Protocol("the node closed the stream without answering".into()))
+        .ok_or(LinkError::Peer(PeerError::EndedEarly {
+            during: "before answering",
+        }))
 }

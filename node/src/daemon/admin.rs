@@ -357,6 +357,7 @@ async fn reconcile(node: &Arc<Node>, target: ReconcileTarget) -> anyhow::Result<
 /// connection; the child answers when its round is over.
 async fn ask_child(conn: &quinn::Connection) -> Result<SessionStats, crate::link::LinkError> {
     use crate::link::LinkError;
+    use credithub_protocol::session::PeerError;
     let (mut send, mut recv) = conn.open_bi().await?;
     write_frame(&mut send, &Frame::SyncNow).await?;
     send.finish()?;
@@ -370,14 +371,20 @@ async fn ask_child(conn: &quinn::Connection) -> Result<SessionStats, crate::link
             records_sent: records,
             ..SessionStats::default()
         }),
-        Some((Frame::Refused { reason }, _)) => Err(LinkError::Refused(reason)),
-        Some((other, _)) => Err(LinkError::Protocol(format!(
-            "unexpected {} answer",
-            other.name()
-        ))),
-        None => Err(LinkError::Protocol(
-            "the child closed the stream without answering".into(),
-        )),
+        Some((Frame::Refused { reason }, _)) => Err(LinkError::Declined { code: None, reason }),
+        Some((Frame::Declined { code, reason }, _)) => Err(LinkError::Declined {
+            code: Some(code),
+            reason,
+        }),
+        Some((other, _)) => Err(PeerError::UnexpectedFrame {
+            got: other.name(),
+            during: "in answer to sync-now",
+        }
+        .into()),
+        None => Err(PeerError::EndedEarly {
+            during: "before answering sync-now",
+        }
+        .into()),
     }
 }
 

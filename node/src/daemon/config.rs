@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use credithub_protocol::lifecycle::PublicationRules;
+use credithub_protocol::link::{LINK_VERSION, MIN_LINK_VERSION};
 use credithub_protocol::{DivisionCode, RecordKind};
 
 use crate::query::measures::Catalogue;
@@ -151,6 +152,7 @@ struct RawSync {
     debounce_ms: u64,
     backoff_max_secs: f64,
     subscriptions: Vec<String>,
+    max_link_version: u16,
 }
 
 impl Default for RawSync {
@@ -161,6 +163,7 @@ impl Default for RawSync {
             debounce_ms: 200,
             backoff_max_secs: 60.0,
             subscriptions: vec!["black-list".into(), "dishonest-debtor".into()],
+            max_link_version: LINK_VERSION,
         }
     }
 }
@@ -205,6 +208,10 @@ pub struct SyncConfig {
     pub backoff_max: Duration,
     /// Record kinds taken from above whatever their origin.
     pub subscriptions: Vec<RecordKind>,
+    /// The newest link protocol version this node offers (default: the newest it
+    /// speaks). Lowered during a rolling upgrade to hold a new binary at the version
+    /// of the nodes not yet upgraded.
+    pub max_link_version: u16,
 }
 
 /// Log output.
@@ -332,6 +339,16 @@ impl NodeConfig {
         if !(s.backoff_max_secs.is_finite() && s.backoff_max_secs >= 0.1) {
             return Err(invalid("sync.backoff_max_secs", "must be at least 0.1"));
         }
+        if !(MIN_LINK_VERSION..=LINK_VERSION).contains(&s.max_link_version) {
+            return Err(invalid(
+                "sync.max_link_version",
+                format!(
+                    "{} is not spoken by this build (it speaks link versions \
+                     {MIN_LINK_VERSION} to {LINK_VERSION})",
+                    s.max_link_version
+                ),
+            ));
+        }
         let mut subscriptions = Vec::new();
         for name in &s.subscriptions {
             let kind = RecordKind::parse(name.trim()).ok_or_else(|| {
@@ -410,6 +427,7 @@ impl NodeConfig {
                 debounce: Duration::from_millis(s.debounce_ms),
                 backoff_max: Duration::from_secs_f64(s.backoff_max_secs),
                 subscriptions,
+                max_link_version: s.max_link_version,
             },
             log_format,
             log_level: raw.log.level,

@@ -29,6 +29,7 @@ pub struct Metrics {
     session_failures: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     refused_requests: Mutex<BTreeMap<&'static str, u64>>,
     refused_changes: AtomicU64,
+    link_versions: Mutex<BTreeMap<(String, &'static str), u16>>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
@@ -58,9 +59,15 @@ impl Metrics {
                 (peer.to_string(), "received"),
                 s.records_received,
             );
-            for (reason, n) in &s.refused {
-                bump(&self.refused, reason.clone(), *n);
-            }
+            self.refused_records(s);
+        }
+    }
+
+    /// Counts the records a session refused, by reason (sync rounds count theirs
+    /// through [`Metrics::round`]; fresh queries call this).
+    pub fn refused_records(&self, s: &SessionStats) {
+        for (reason, n) in &s.refused {
+            bump(&self.refused, reason.clone(), *n);
         }
     }
 
@@ -90,6 +97,21 @@ impl Metrics {
     /// ([`crate::link::LinkError::kind`]).
     pub fn session_failure(&self, with: &'static str, kind: &'static str) {
         bump(&self.session_failures, (with, kind), 1);
+    }
+
+    /// Notes the link version the connection with `peer` negotiated (`with` is
+    /// "parent" or "child"): during a rolling upgrade, what each link speaks.
+    pub fn link_version(&self, peer: &str, with: &'static str, version: u16) {
+        let mut m = self.link_versions.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert((peer.to_string(), with), version);
+    }
+
+    /// Link versions by peer, as [`Metrics::link_version`] noted them.
+    pub fn link_versions(&self) -> BTreeMap<(String, &'static str), u16> {
+        self.link_versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Counts an attempt to change a record of another origin.
@@ -264,6 +286,20 @@ pub fn render(node: &Node) -> String {
         let _ = writeln!(
             out,
             "credithub_session_failures_total{{with=\"{with}\",reason=\"{kind}\"}} {n}"
+        );
+    }
+
+    family(
+        &mut out,
+        "credithub_link_version",
+        "gauge",
+        "The link protocol version each peer's connection negotiated",
+    );
+    for ((peer, with), v) in m.link_versions() {
+        let _ = writeln!(
+            out,
+            "credithub_link_version{{peer=\"{}\",with=\"{with}\"}} {v}",
+            label(&peer)
         );
     }
 

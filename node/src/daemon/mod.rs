@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod fresh;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
@@ -29,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use anyhow::Context;
 use credithub_protocol::link::LinkScope;
 use credithub_protocol::report::{ChildReport, LinkReport, NodeReport};
+use credithub_protocol::session::close_code;
 use credithub_protocol::{Cell, PartitionId};
 use quinn::{Connection, Endpoint};
 use tokio::sync::Notify;
@@ -130,7 +132,12 @@ impl Node {
         }
         let store = Store::open(&config.data_dir, Some(config.jurisdiction))
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        let endpoint = node_endpoint(&config.certs_dir, config.listen).with_context(|| {
+        let endpoint = node_endpoint(
+            &config.certs_dir,
+            config.listen,
+            config.sync.max_link_version,
+        )
+        .with_context(|| {
             format!(
                 "listening on {} (configuration key `listen`)",
                 config.listen
@@ -393,7 +400,8 @@ impl Node {
         }
         server.abort();
         revocations.abort();
-        self.endpoint.close(0u32.into(), b"node shutting down");
+        self.endpoint
+            .close(close_code::NORMAL.into(), b"node shutting down");
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.endpoint.wait_idle())
             .await;
         self.store.flush()?;

@@ -3,6 +3,7 @@
 //! certificate's connections are closed; the sync sessions each child runs at once;
 //! and the watch on the revocation list (`ca.crl`).
 
+use credithub_protocol::session::close_code;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use quinn::Connection;
 
 use super::Node;
 use crate::certs::{self, Identity};
-use crate::link::quic::{client_quic_config, server_quic_config};
+use crate::link::quic::{client_quic_config_speaking, server_quic_config_speaking};
 
 /// How often the revocation list's file is checked for a new version.
 pub const REVOCATION_POLL: Duration = Duration::from_secs(2);
@@ -108,13 +109,14 @@ impl Peers {
         let mut closed = Vec::new();
         for live in st.live.values() {
             if revoked.contains(&live.serial) && live.conn.close_reason().is_none() {
-                live.conn.close(6u32.into(), b"certificate revoked");
+                live.conn
+                    .close(close_code::REVOKED.into(), b"certificate revoked");
                 closed.push(live.holder.clone());
             }
         }
         if let Some((serial, conn)) = &st.parent {
             if revoked.contains(serial) && conn.close_reason().is_none() {
-                conn.close(6u32.into(), b"certificate revoked");
+                conn.close(close_code::REVOKED.into(), b"certificate revoked");
                 closed.push("the parent".into());
                 st.parent = None;
             }
@@ -173,9 +175,10 @@ impl Node {
     /// previous configuration stays in force.
     pub fn reload_tls(&self) -> Result<Vec<String>, crate::link::LinkError> {
         let dir = &self.config.certs_dir;
-        let server = server_quic_config(dir)?;
+        let speaks = self.config.sync.max_link_version;
+        let server = server_quic_config_speaking(dir, speaks)?;
         // The link to the parent builds its client configuration at each connection.
-        client_quic_config(dir, None)?;
+        client_quic_config_speaking(dir, None, speaks)?;
         let revoked: HashSet<String> = certs::revoked(dir)?.into_iter().map(|r| r.serial).collect();
         self.endpoint.set_server_config(Some(server));
         self.peers.generation.fetch_add(1, Ordering::SeqCst);

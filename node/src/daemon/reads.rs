@@ -4,27 +4,21 @@
 //! every query about a natural person.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
-use credithub_protocol::codec::EncodedRecord;
 use credithub_protocol::ids::SubjectId;
 use credithub_protocol::lifecycle::Audience;
-use credithub_protocol::link::{Frame, WireRecord, MAX_RECORDS_PER_FRAME};
 use credithub_protocol::Date;
 
 use super::Node;
 use crate::certs::{Identity, Role};
 use crate::clock::now_millis;
-use crate::link::frame::{read_frame, write_frame};
 use crate::link::session::blocking;
-use crate::link::LinkError;
 use crate::query::measures::{self, CheckAnswer};
 use crate::query::report::CreditReport;
 use crate::query::{self, OriginFreshness, SubjectAnswer};
 
-/// How long a `fresh` query waits for each child.
-pub const FRESH_TIMEOUT: Duration = Duration::from_secs(5);
+pub use super::fresh::FRESH_TIMEOUT;
 
 /// The audience a reader gets: the certificate's role decides, a request may only
 /// narrow it.
@@ -104,7 +98,11 @@ pub async fn query(
     let audience = audience_for(who, asked)?;
     let (id, purpose) = subject_and_purpose(subject, purpose)?;
     let unanswered = if fresh {
-        fresh_from_children(node, &id.unmasked(), FRESH_TIMEOUT).await
+        super::fresh::fresh_from_children(node, &id.unmasked(), FRESH_TIMEOUT)
+            .await
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     } else {
         Vec::new()
     };
@@ -237,109 +235,4 @@ pub fn report(
         report.answer.records.len(),
     )?;
     Ok(report)
-}
-
-/// Asks every connected child, in parallel, for what it holds about `subject` from
-/// its jurisdiction, and stores what they send (checked like any record from a
-/// child). Returns the children that did not answer in time.
-pub async fn fresh_from_children(
-    node: &Arc<Node>,
-    subject: &str,
-    timeout: Duration,
-) -> Vec<String> {
-    let mut set = tokio::task::JoinSet::new();
-    for (name, conn) in node.child_connections(None) {
-        let node = node.clone();
-        let subject = subject.to_string();
-        set.spawn(async move {
-            let Some(conn) = conn else {
-                return (name, false);
-            };
-            let asked =
-                tokio::time::timeout(timeout, ask_child(&node, &name, &conn, &subject)).await;
-            let ok = matches!(asked, Ok(Ok(())));
-            if let Ok(Err(e)) = &asked {
-                tracing::warn!(child = %name, error = %e, "fresh query: the child failed");
-            }
-            (name, ok)
-        });
-    }
-    let mut missing = Vec::new();
-    while let Some(done) = set.join_next().await {
-        if let Ok((name, false)) = done {
-            missing.push(name);
-        }
-    }
-    missing.sort();
-    missing
-}
-
-async fn ask_child(
-    node: &Arc<Node>,
-    child: &str,
-    conn: &quinn::Connection,
-    subject: &str,
-) -> Result<(), LinkError> {
-    let scope = node
-        .child_scope(child)
-        .ok_or_else(|| LinkError::Protocol(format!("no session with {child} yet")))?;
-    let (mut send, mut recv) = conn.open_bi().await?;
-    write_frame(
-        &mut send,
-        &Frame::SubjectQuery {
-            subject: subject.to_string(),
-        },
-    )
-    .await?;
-    send.finish()?;
-    loop {
-        match read_frame(&mut recv).await? {
-            Some((Frame::Records(batch), _)) => {
-                let accepted: Vec<EncodedRecord> = batch
-                    .into_iter()
-                    .filter(|r| scope.up(&r.key).is_ok())
-                    .map(|r| EncodedRecord {
-                        key: r.key,
-                        bytes: r.bytes,
-                    })
-                    .collect();
-                let store = node.store.clone();
-                blocking(move || store.apply_remote(accepted))?;
-            }
-            Some((Frame::Done { .. }, _)) | None => return Ok(()),
-            Some((Frame::Refused { reason }, _)) => return Err(LinkError::Refused(reason)),
-            Some((other, _)) => {
-                return Err(LinkError::Protocol(format!(
-                    "unexpected {} answer",
-                    other.name()
-                )))
-            }
-        }
-    }
-}
-
-/// The child's side of a `fresh` query: first asks its own children (a shorter wait),
-/// then sends what it holds about the subject from its jurisdiction.
-pub async fn answer_parent_query(node: &Arc<Node>, subject: &str) -> Result<Vec<Frame>, LinkError> {
-    let id = SubjectId::parse(subject).map_err(|e| LinkError::Protocol(format!("subject: {e}")))?;
-    fresh_from_children(node, subject, FRESH_TIMEOUT / 2).await;
-    let own = node.config.jurisdiction;
-    let store = node.store.clone();
-    let records: Vec<WireRecord> = blocking(move || -> Result<_, LinkError> {
-        Ok(store
-            .by_subject_encoded(&id, own)?
-            .into_iter()
-            .map(|e| WireRecord {
-                key: e.key,
-                bytes: e.bytes,
-            })
-            .collect())
-    })?;
-    let n = records.len() as u64;
-    let mut frames: Vec<Frame> = records
-        .chunks(MAX_RECORDS_PER_FRAME)
-        .map(|c| Frame::Records(c.to_vec()))
-        .collect();
-    frames.push(Frame::Done { records: n });
-    Ok(frames)
 }

@@ -5,10 +5,10 @@
 //! sessions, and a session whose peer stops reading or sending is cut off.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use credithub_protocol::link::{Frame, SessionMode, Side};
+use credithub_protocol::link::{DeclineCode, Frame, SessionMode, Side};
 use credithub_protocol::report::ChildReport;
+use credithub_protocol::session::close_code;
 use quinn::{Connection, Incoming, RecvStream, SendStream};
 use tracing::Instrument;
 
@@ -19,7 +19,9 @@ use crate::certs::{Identity, Role};
 use crate::clock::now_millis;
 use crate::link::frame::{write_frame, write_value};
 use crate::link::open::{accept_child, check_child, Opened};
-use crate::link::quic::{handshake_failure, identity_of, peer_serial, HANDSHAKE_TIMEOUT};
+use crate::link::quic::{
+    handshake_failure, identity_of, negotiated_version, peer_serial, HANDSHAKE_TIMEOUT,
+};
 use crate::link::session;
 use crate::link::stall::Stalling;
 use crate::link::LinkError;
@@ -69,7 +71,10 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
         Err(e) => {
             tracing::warn!(%remote, error = %e, "refused a connection: no usable identity");
             node.metrics.refused_connection("no-identity");
-            conn.close(2u32.into(), b"certificate carries no credithub identity");
+            conn.close(
+                close_code::NO_IDENTITY.into(),
+                b"certificate carries no credithub identity",
+            );
             return Err(e);
         }
     };
@@ -83,7 +88,7 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
         Ok(t) => t,
         Err(held) => {
             refuse(
-                7,
+                close_code::TOO_MANY_CONNECTIONS,
                 "too-many-connections",
                 &format!(
                     "this certificate already holds {held} connections (limits.connections_per_peer)"
@@ -94,8 +99,8 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
     };
     match peer.role {
         Role::Node => {
-            if let Err(reason) = check_child(node.config.jurisdiction, &peer) {
-                refuse(3, "not-a-child", &reason);
+            if let Err((_, reason)) = check_child(node.config.jurisdiction, &peer) {
+                refuse(close_code::NOT_A_CHILD, "not-a-child", &reason);
                 return Ok(());
             }
             tracing::info!(%remote, child = %peer.name, jurisdiction = %peer.jurisdiction, "child connected");
@@ -110,7 +115,7 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
         Role::Admin => {
             if !peer.jurisdiction.contains(node.config.jurisdiction) {
                 refuse(
-                    4,
+                    close_code::ADMIN_OUTSIDE_JURISDICTION,
                     "outside-jurisdiction",
                     &format!(
                         "admin certificate of jurisdiction {} does not cover this node ({})",
@@ -124,7 +129,7 @@ async fn connection(node: &Arc<Node>, incoming: Incoming) -> Result<(), LinkErro
         Role::Client | Role::Public | Role::Auditor => {
             if !peer.jurisdiction.contains(node.config.jurisdiction) {
                 refuse(
-                    5,
+                    close_code::READER_OUTSIDE_JURISDICTION,
                     "outside-jurisdiction",
                     &format!(
                         "{} certificate of jurisdiction {} does not cover this node ({})",
@@ -151,38 +156,42 @@ async fn child_session(
 ) {
     let stall = node.config.limits.stall_timeout;
     let (mut send, mut recv) = (Stalling::new(send, stall), Stalling::new(recv, stall));
+    let version = negotiated_version(&conn);
+    node.metrics.link_version(&peer.name, "child", version);
     let Some(_place) = node.child_session_place(&peer.name) else {
         tracing::warn!(child = %peer.name, "refused a session: the child already runs {SESSIONS_PER_CHILD}");
         node.metrics.session_failure("child", "too-many-sessions");
+        let reason =
+            format!("{SESSIONS_PER_CHILD} sync sessions with this child are running already");
         let _ = write_frame(
             &mut send,
-            &Frame::Refused {
-                reason: format!(
-                    "{} sync sessions with this child are running already",
-                    SESSIONS_PER_CHILD
-                ),
-            },
+            &Frame::decline(version, DeclineCode::Busy, reason),
         )
         .await;
         let _ = send.get_mut().finish();
         return;
     };
     let Some(_running) = node.session() else {
+        let reason = "this node is draining for maintenance";
         let _ = write_frame(
             &mut send,
-            &Frame::Refused {
-                reason: "this node is draining for maintenance".into(),
-            },
+            &Frame::decline(version, DeclineCode::Draining, reason),
         )
         .await;
         let _ = send.get_mut().finish();
         return;
     };
-    let started = Instant::now();
     let span = tracing::info_span!("sync", peer = %peer.name, with = "child");
     let mut opened: Option<Opened> = None;
     let result: Result<_, LinkError> = async {
-        let o = accept_child(&mut send, &mut recv, node.config.jurisdiction, peer).await?;
+        let o = accept_child(
+            &mut send,
+            &mut recv,
+            version,
+            node.config.jurisdiction,
+            peer,
+        )
+        .await?;
         let scope = o.scope.clone();
         let mode = o.mode;
         opened = Some(o);
@@ -192,17 +201,23 @@ async fn child_session(
                     &node.store,
                     &scope,
                     Side::Parent,
+                    version,
                     &peer.name,
                     &mut send,
                     &mut recv,
                 )
                 .await
             }
-            SessionMode::Diff => {
-                session::diff(&node.store, &scope, Side::Parent, &mut send, &mut recv)
-                    .await
-                    .map(|(_, stats)| stats)
-            }
+            SessionMode::Diff => session::diff(
+                &node.store,
+                &scope,
+                Side::Parent,
+                version,
+                &mut send,
+                &mut recv,
+            )
+            .await
+            .map(|(_, stats)| stats),
         }
     }
     .instrument(span.clone())
@@ -218,7 +233,7 @@ async fn child_session(
     };
     match &result {
         Ok(stats) => {
-            stats.log(&peer.name, Side::Child, started.elapsed());
+            session::log_round(stats, &peer.name, Side::Child);
             if stats.applied > 0 {
                 // New records from below travel on up soon.
                 node.dirty.notify_one();
@@ -230,6 +245,11 @@ async fn child_session(
             tracing::warn!(error = %e, reason = e.kind(), "sync round with child failed");
             node.metrics.session_failure("child", e.kind());
             report.error = Some(e.to_string());
+            if let Some(fault) = e.peer_fault() {
+                // A child that breaks the protocol loses its connection; it
+                // reconnects for its next round.
+                conn.close(fault.close_code().into(), fault.kind().as_bytes());
+            }
         }
     }
     if let Some(o) = opened {

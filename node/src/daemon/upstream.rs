@@ -9,21 +9,24 @@
 //! a draining node starts no new round.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use credithub_protocol::link::{DiffOutcome, Frame, SessionMode, Side};
+use credithub_protocol::link::{DeclineCode, DiffOutcome, Frame, SessionMode, Side};
+use credithub_protocol::session::close_code;
 use credithub_protocol::Scope;
 use quinn::Connection;
 use rand::Rng;
 use tracing::Instrument;
 
-use super::Node;
+use super::{fresh, Node};
 use crate::admin::{DiffEntry, DiffReport};
 use crate::certs::Role;
 use crate::clock::now_millis;
 use crate::link::frame::{read_frame, write_frame};
 use crate::link::open::open_as_child;
-use crate::link::quic::{client_quic_config, connect_with, peer_serial};
+use crate::link::quic::{
+    client_quic_config_speaking, connect_with, negotiated_version, peer_serial,
+};
 use crate::link::session::{self, blocking, SessionStats};
 use crate::link::stall::Stalling;
 use crate::link::LinkError;
@@ -95,9 +98,8 @@ pub async fn round(
 ) -> Result<SessionStats, LinkError> {
     let _one_at_a_time = node.upstream_round.lock().await;
     let Some(_running) = node.session() else {
-        return Err(LinkError::Refused("this node is draining".into()));
+        return Err(LinkError::Unavailable("this node is draining".into()));
     };
-    let started = Instant::now();
     let parent_name = {
         let st = node.state();
         st.parent
@@ -116,7 +118,7 @@ pub async fn round(
     let mut st = node.state();
     match &result {
         Ok(stats) => {
-            stats.log(&parent_name, Side::Parent, started.elapsed());
+            session::log_round(stats, &parent_name, Side::Parent);
             st.parent.connected = true;
             st.parent.caught_up =
                 stats.records_sent + stats.records_received == 0 && stats.refused_total() == 0;
@@ -142,7 +144,7 @@ pub async fn diff(node: &Arc<Node>, limit: u32) -> anyhow::Result<DiffReport> {
     let mut conn = None;
     let (stats, outcome) = attempt(node, &mut conn, SessionMode::Diff).await?;
     if let Some(c) = conn {
-        c.close(0u32.into(), b"done");
+        c.close(close_code::NORMAL.into(), b"done");
     }
     let outcome = outcome.unwrap_or_default();
     let parent = node.state().parent.peer.clone().unwrap_or_default();
@@ -225,16 +227,20 @@ async fn attempt(
     mode: SessionMode,
 ) -> Result<(SessionStats, Option<DiffOutcome>), LinkError> {
     let parent = node.config.parent.as_ref().ok_or_else(|| {
-        LinkError::Protocol("this node has no parent (it is the national hub)".into())
+        LinkError::Unavailable("this node has no parent (it is the national hub)".into())
     })?;
     if conn.as_ref().is_none_or(|c| c.close_reason().is_some()) {
         *conn = None;
-        let config = client_quic_config(&node.config.certs_dir, None)?;
+        let config = client_quic_config_speaking(
+            &node.config.certs_dir,
+            None,
+            node.config.sync.max_link_version,
+        )?;
         let (c, who) =
             connect_with(&node.endpoint, config, parent.socket, &parent.server_name).await?;
         if who.role != Role::Node || Some(who.jurisdiction) != node.config.jurisdiction.parent() {
-            c.close(1u32.into(), b"not my parent");
-            return Err(LinkError::Protocol(format!(
+            c.close(close_code::WRONG_PEER.into(), b"not my parent");
+            return Err(LinkError::WrongPeer(format!(
                 "{} presented {} ({} of {}), not a node of jurisdiction {}",
                 parent.address,
                 who.name,
@@ -247,7 +253,9 @@ async fn attempt(
                     .unwrap_or_default()
             )));
         }
-        tracing::info!(parent = %who.name, jurisdiction = %who.jurisdiction, "connected to parent");
+        let version = negotiated_version(&c);
+        tracing::info!(parent = %who.name, jurisdiction = %who.jurisdiction, link_version = version, "connected to parent");
+        node.metrics.link_version(&who.name, "parent", version);
         node.peers
             .set_parent(peer_serial(&c).unwrap_or_default(), c.clone());
         node.state().parent.peer = Some(format!("{} ({})", who.name, who.jurisdiction));
@@ -256,15 +264,17 @@ async fn attempt(
     }
     let c = conn
         .as_ref()
-        .ok_or_else(|| LinkError::Protocol("no connection".into()))?;
+        .ok_or_else(|| LinkError::Unavailable("no connection to the parent".into()))?;
     let report = blocking(|| node.report())
-        .map_err(|e| LinkError::Protocol(format!("building the report: {e:#}")))?;
+        .map_err(|e| LinkError::Unavailable(format!("building the report: {e:#}")))?;
     let (send, recv) = c.open_bi().await?;
     let stall = node.config.limits.stall_timeout;
     let (mut send, mut recv) = (Stalling::new(send, stall), Stalling::new(recv, stall));
+    let version = negotiated_version(c);
     let scope = open_as_child(
         &mut send,
         &mut recv,
+        version,
         node.config.jurisdiction,
         &node.config.sync.subscriptions,
         mode,
@@ -278,6 +288,7 @@ async fn attempt(
                 &node.store,
                 &scope,
                 Side::Child,
+                version,
                 label,
                 &mut send,
                 &mut recv,
@@ -286,8 +297,15 @@ async fn attempt(
             Ok((stats, None))
         }
         SessionMode::Diff => {
-            let (outcome, stats) =
-                session::diff(&node.store, &scope, Side::Child, &mut send, &mut recv).await?;
+            let (outcome, stats) = session::diff(
+                &node.store,
+                &scope,
+                Side::Child,
+                version,
+                &mut send,
+                &mut recv,
+            )
+            .await?;
             Ok((stats, outcome))
         }
     }
@@ -299,11 +317,12 @@ async fn attempt(
 /// jurisdiction (a `fresh` query at a hub).
 async fn serve_parent_requests(node: Arc<Node>, conn: Connection) {
     let requests = node.parent_requests();
+    let version = negotiated_version(&conn);
     while let Ok((mut send, mut recv)) = conn.accept_bi().await {
         let requests = requests.clone();
         let node = node.clone();
         tokio::spawn(async move {
-            let answers = match read_frame(&mut recv).await {
+            let answer = match read_frame(&mut recv).await {
                 Ok(Some((Frame::SyncNow, _))) => {
                     tracing::info!("the parent asked for a round now");
                     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -313,32 +332,38 @@ async fn serve_parent_requests(node: Arc<Node>, conn: Connection) {
                             .unwrap_or_else(|_| Err("the scheduler stopped".into())),
                         Err(_) => Err("the scheduler stopped".into()),
                     };
-                    vec![match result {
+                    match result {
                         Ok(s) => Frame::Done {
                             records: s.records_sent + s.records_received,
                         },
-                        Err(reason) => Frame::Refused { reason },
-                    }]
-                }
-                Ok(Some((Frame::SubjectQuery { subject }, _))) => {
-                    match super::reads::answer_parent_query(&node, &subject).await {
-                        Ok(frames) => frames,
-                        Err(e) => vec![Frame::Refused {
-                            reason: e.to_string(),
-                        }],
+                        Err(reason) => Frame::decline(version, DeclineCode::Failed, reason),
                     }
                 }
-                Ok(Some((other, _))) => vec![Frame::Refused {
-                    reason: format!("unexpected {} request from the parent", other.name()),
-                }],
+                Ok(Some((Frame::SubjectQuery { subject }, _))) => {
+                    let asked =
+                        fresh::answer_parent_query(&node, version, &subject, &mut send, &mut recv);
+                    match asked.await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, reason = e.kind(), "fresh query from the parent failed");
+                            let code = match e {
+                                LinkError::BadRequest(_) => DeclineCode::BadRequest,
+                                _ => DeclineCode::Failed,
+                            };
+                            Frame::decline(version, code, e.to_string())
+                        }
+                    }
+                }
+                Ok(Some((other, _))) => Frame::decline(
+                    version,
+                    DeclineCode::BadRequest,
+                    format!("unexpected {} request from the parent", other.name()),
+                ),
                 _ => return,
             };
-            for f in &answers {
-                if write_frame(&mut send, f).await.is_err() {
-                    return;
-                }
+            if write_frame(&mut send, &answer).await.is_ok() {
+                let _ = send.finish();
             }
-            let _ = send.finish();
         });
     }
 }

@@ -22,17 +22,17 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The trimmed, non-empty value of a field.
-    pub fn get(&self, f: Field) -> Option<&'a str> {
+    pub(super) fn get(&self, f: Field) -> Option<&'a str> {
         self.map.get(f, self.row)
     }
 
     /// The header of a field as written in the file.
-    pub fn header(&self, f: Field) -> String {
+    pub(super) fn header(&self, f: Field) -> String {
         self.map.header(f)
     }
 
     /// Records an error about a field; personal numbers in `value` are masked.
-    pub fn error(&mut self, f: Field, value: &str, reason: impl Into<String>) {
+    pub(super) fn error(&mut self, f: Field, value: &str, reason: impl Into<String>) {
         let value = mask_for_message(value, f.is_personal());
         self.errors.push(FieldError {
             field: self.header(f),
@@ -42,13 +42,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Records a warning about a field.
-    pub fn warn(&mut self, f: Field, message: impl AsRef<str>) {
+    pub(super) fn warn(&mut self, f: Field, message: impl AsRef<str>) {
         let w = format!("{}: {}", self.header(f), message.as_ref());
         self.warnings.push(w);
     }
 
     /// The value of a required field, or an error when it is absent.
-    pub fn required(&mut self, f: Field) -> Option<&'a str> {
+    pub(super) fn required(&mut self, f: Field) -> Option<&'a str> {
         let v = self.get(f);
         if v.is_none() {
             self.error(f, "", "required value is empty");
@@ -58,7 +58,7 @@ impl<'a> Ctx<'a> {
 
     /// A USCC in an optional column: validated when present; pilot codes are
     /// accepted with a warning.
-    pub fn uscc(&mut self, f: Field) -> Option<Uscc> {
+    pub(super) fn uscc(&mut self, f: Field) -> Option<Uscc> {
         let v = self.get(f)?;
         match Uscc::parse(v) {
             Ok(u) => {
@@ -76,7 +76,7 @@ impl<'a> Ctx<'a> {
 
     /// A date; `None` when absent (an error if `required`), invalid (an error), or
     /// written as "no end" (长期, 永久) where `open_ended` allows it.
-    pub fn date(&mut self, f: Field, required: bool, open_ended: bool) -> Option<Date> {
+    pub(super) fn date(&mut self, f: Field, required: bool, open_ended: bool) -> Option<Date> {
         let v = if required {
             self.required(f)?
         } else {
@@ -95,7 +95,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Checks that an end date is not before a start date.
-    pub fn not_before(&mut self, f: Field, end: Option<Date>, start: Option<Date>, what: &str) {
+    pub(super) fn not_before(
+        &mut self,
+        f: Field,
+        end: Option<Date>,
+        start: Option<Date>,
+        what: &str,
+    ) {
         if let (Some(end), Some(start)) = (end, start) {
             if end < start {
                 let v = self.get(f).unwrap_or_default();

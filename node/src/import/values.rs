@@ -137,7 +137,7 @@ pub fn penalty_severity(categories: &[String]) -> Severity {
 
 /// Whether an identity document type names the resident identity card. An empty type
 /// counts as the identity card, the national default.
-pub fn is_identity_card(doc_type: Option<&str>) -> bool {
+pub(super) fn is_identity_card(doc_type: Option<&str>) -> bool {
     match doc_type {
         None => true,
         Some(t) => matches!(
@@ -153,7 +153,7 @@ pub fn is_identity_card(doc_type: Option<&str>) -> bool {
 }
 
 /// Whether an end date is written as "no end" (长期, 永久, …).
-pub fn is_open_ended(text: &str) -> bool {
+pub(super) fn is_open_ended(text: &str) -> bool {
     matches!(
         text.trim(),
         "长期" | "永久" | "长期有效" | "永久有效" | "无固定期限" | "无期限"
@@ -164,7 +164,7 @@ pub fn is_open_ended(text: &str) -> bool {
 /// 17 digits then a digit or `X`, with a birth year from 18xx to 20xx. (Valid legacy
 /// 15-digit numbers are caught by parsing; invalid ones cannot be told from business
 /// registration numbers.)
-pub fn looks_like_resident_id(text: &str) -> bool {
+pub(super) fn looks_like_resident_id(text: &str) -> bool {
     let b = text.trim().as_bytes();
     b.len() == 18
         && b[..17].iter().all(u8::is_ascii_digit)
@@ -176,7 +176,7 @@ pub fn looks_like_resident_id(text: &str) -> bool {
 /// look like an 18-character identity number, are masked: [`ResidentId::masked`] when
 /// valid, else the last 12 characters hidden. Anything else is unchanged (a 15-digit
 /// registration number may happen to parse as a legacy identity number).
-pub fn mask_for_message(value: &str, personal_column: bool) -> String {
+pub(super) fn mask_for_message(value: &str, personal_column: bool) -> String {
     if !personal_column && !looks_like_resident_id(value) {
         return value.to_string();
     }

@@ -2,6 +2,7 @@
 //! postcard bytes of a [`Frame`] (or of any serde value, for the admin protocol).
 
 use credithub_protocol::link::{Frame, FrameError, MAX_FRAME};
+use credithub_protocol::session::PeerError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -13,7 +14,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     w: &mut W,
     frame: &Frame,
 ) -> Result<u64, LinkError> {
-    write_bytes(w, &frame.encode()).await
+    write_bytes(w, &frame.encode().map_err(LinkError::Frame)?).await
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream.
@@ -24,7 +25,8 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         None => Ok(None),
         Some(bytes) => {
             let size = bytes.len() as u64 + 4;
-            Ok(Some((Frame::decode(&bytes)?, size)))
+            let frame = Frame::decode(&bytes).map_err(PeerError::Frame)?;
+            Ok(Some((frame, size)))
         }
     }
 }
@@ -34,7 +36,8 @@ pub async fn write_value<W: AsyncWrite + Unpin, T: Serialize>(
     w: &mut W,
     value: &T,
 ) -> Result<u64, LinkError> {
-    let bytes = postcard::to_stdvec(value).map_err(|e| LinkError::Encode(e.to_string()))?;
+    let bytes = postcard::to_stdvec(value)
+        .map_err(|e| LinkError::Frame(FrameError::Encode(e.to_string())))?;
     write_bytes(w, &bytes).await
 }
 
@@ -47,11 +50,12 @@ pub async fn read_value<R: AsyncRead + Unpin, T: DeserializeOwned>(
         None => Ok(None),
         Some(bytes) => match postcard::take_from_bytes(&bytes) {
             Ok((value, [])) => Ok(Some(value)),
-            Ok((_, rest)) => Err(LinkError::Frame(FrameError::Malformed(format!(
+            Ok((_, rest)) => Err(PeerError::Frame(FrameError::Malformed(format!(
                 "{} bytes left over after the value",
                 rest.len()
-            )))),
-            Err(e) => Err(LinkError::Frame(FrameError::Malformed(e.to_string()))),
+            )))
+            .into()),
+            Err(e) => Err(PeerError::Frame(FrameError::Malformed(e.to_string())).into()),
         },
     }
 }
@@ -77,10 +81,11 @@ async fn read_bytes<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, 
     }
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(LinkError::Frame(FrameError::TooLarge {
+        return Err(PeerError::Frame(FrameError::TooLarge {
             size: len,
             limit: MAX_FRAME,
-        }));
+        })
+        .into());
     }
     let mut buf = vec![0u8; len];
     r.read_exact(&mut buf).await?;
@@ -107,7 +112,9 @@ mod tests {
         a.write_all(&(u32::MAX).to_be_bytes()).await.expect("write");
         assert!(matches!(
             read_frame(&mut b).await,
-            Err(LinkError::Frame(FrameError::TooLarge { .. }))
+            Err(LinkError::Peer(PeerError::Frame(
+                FrameError::TooLarge { .. }
+            )))
         ));
         drop(a);
         assert!(matches!(read_frame(&mut b).await, Ok(None)));

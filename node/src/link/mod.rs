@@ -4,10 +4,9 @@
 //! - [`quic`]: endpoints built from the certs directory; the peer's identity is read
 //!   from its certificate once the handshake is done.
 //! - [`frame`]: length-prefixed frames on a stream.
-//! - [`session`]: one sync session (reconcile, then transfer), the I/O shell of
-//!   [`credithub_protocol::sync::Reconciler`].
+//! - [`session`]: the I/O shell that drives the protocol's sans-IO
+//!   [`Session`](credithub_protocol::session::Session) over a stream;
 //! - [`open`]: the session's opening, on the child's and on the parent's side;
-//! - `transfer`: the session's transfer phase (wants, then record frames both ways);
 //! - [`stall`]: streams that give up on a peer that stops reading or sending.
 
 pub mod frame;
@@ -15,26 +14,24 @@ pub mod open;
 pub mod quic;
 pub mod session;
 pub mod stall;
-mod transfer;
 
-use credithub_protocol::link::FrameError;
-use credithub_protocol::sync::SyncError;
+use credithub_protocol::link::{DeclineCode, FrameError};
+use credithub_protocol::session::{PeerError, SessionError};
 
 use crate::certs::{CertError, IdentityError};
 use crate::store::StoreError;
 
-/// Why a link or a session failed.
+/// Why a link or a session failed. [`LinkError::Peer`] and [`LinkError::Declined`]
+/// come from the peer; the others are this node's side (its connection, store,
+/// certificates, or a request it cannot serve).
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// Reading or writing the stream failed (the connection broke, or was closed).
     #[error("stream: {0}")]
     Io(#[from] std::io::Error),
-    /// A frame could not be read.
+    /// A frame of ours could not be encoded or is too large to send.
     #[error("{0}")]
-    Frame(#[from] FrameError),
-    /// A value could not be encoded.
-    #[error("encoding a frame: {0}")]
-    Encode(String),
+    Frame(FrameError),
     /// The QUIC connection failed or was refused.
     #[error("connection: {0}")]
     Connection(#[from] quinn::ConnectionError),
@@ -43,10 +40,26 @@ pub enum LinkError {
     Connect(#[from] quinn::ConnectError),
     /// The peer broke the protocol.
     #[error("peer broke the protocol: {0}")]
-    Protocol(String),
-    /// The peer refused the session.
-    #[error("peer refused: {0}")]
-    Refused(String),
+    Peer(#[from] PeerError),
+    /// The peer declined the session or request (a typed reason from link version 2).
+    #[error("peer refused{}: {reason}", code.map(|c| format!(" ({c})")).unwrap_or_default())]
+    Declined {
+        /// The reason's code, from a peer of link version 2 or later.
+        code: Option<DeclineCode>,
+        /// The peer's text.
+        reason: String,
+    },
+    /// This node refused the peer's session or request.
+    #[error("refused the peer ({code}): {reason}")]
+    RefusedPeer {
+        /// Why.
+        code: DeclineCode,
+        /// The text sent to the peer.
+        reason: String,
+    },
+    /// The peer is not the node this one expects (its certificate names another).
+    #[error("{0}")]
+    WrongPeer(String),
     /// The peer's certificate does not say who it is.
     #[error("peer certificate: {0}")]
     Identity(#[from] IdentityError),
@@ -56,12 +69,17 @@ pub enum LinkError {
     /// The local store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// The reconciliation failed.
-    #[error("reconciliation: {0}")]
-    Sync(String),
     /// A wait took too long.
     #[error("timed out after {0} s {1}")]
     Timeout(u64, &'static str),
+    /// What was asked needs something this node does not have now (no parent, no
+    /// connection, no session with that child yet).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A request this node cannot serve as given (an address that does not resolve,
+    /// a malformed subject).
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 impl LinkError {
@@ -71,24 +89,41 @@ impl LinkError {
         match self {
             LinkError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => "stalled",
             LinkError::Io(_) | LinkError::Connection(_) | LinkError::Connect(_) => "connection",
-            LinkError::Frame(FrameError::TooLarge { .. }) => "oversized-message",
-            LinkError::Frame(FrameError::Malformed(_)) => "malformed-message",
-            LinkError::Encode(_) => "encoding",
-            LinkError::Protocol(_) => "protocol-violation",
-            LinkError::Refused(_) => "refused-by-peer",
+            LinkError::Frame(_) => "encoding",
+            LinkError::Peer(p) => p.kind(),
+            LinkError::Declined { .. } => "refused-by-peer",
+            LinkError::RefusedPeer { code, .. } => match code {
+                DeclineCode::Busy => "refused-busy",
+                DeclineCode::Draining => "refused-draining",
+                DeclineCode::NotPermitted => "refused-not-permitted",
+                DeclineCode::BadRequest => "refused-bad-request",
+                DeclineCode::Failed => "refused-failed",
+            },
+            LinkError::WrongPeer(_) => "wrong-peer",
             LinkError::Identity(_) | LinkError::Cert(_) => "certificate",
             LinkError::Store(_) => "store",
-            LinkError::Sync(_) => "reconciliation",
             LinkError::Timeout(..) => "timeout",
+            LinkError::Unavailable(_) => "unavailable",
+            LinkError::BadRequest(_) => "bad-request",
+        }
+    }
+
+    /// Whether the peer broke the protocol (its connection is then closed with
+    /// [`LinkError::close_code`]).
+    pub fn peer_fault(&self) -> Option<&PeerError> {
+        match self {
+            LinkError::Peer(p) => Some(p),
+            _ => None,
         }
     }
 }
 
-impl From<SyncError<StoreError>> for LinkError {
-    fn from(e: SyncError<StoreError>) -> Self {
+impl From<SessionError<StoreError>> for LinkError {
+    fn from(e: SessionError<StoreError>) -> Self {
         match e {
-            SyncError::View(s) => LinkError::Store(s),
-            other => LinkError::Sync(other.to_string()),
+            SessionError::Peer(p) => LinkError::Peer(p),
+            SessionError::Declined { code, reason } => LinkError::Declined { code, reason },
+            SessionError::Local(s) => LinkError::Store(s),
         }
     }
 }

@@ -1,9 +1,14 @@
 //! The opening of a sync session: the child names its subscriptions, the parent checks
 //! who the child is (from its certificate) and answers with its jurisdiction.
+//!
+//! Both sides open at the link version their connection negotiated
+//! ([`super::quic::negotiated_version`]); a child whose opening names another version
+//! is refused.
 
-use credithub_protocol::link::{Frame, LinkScope, SessionMode, LINK_VERSION};
+use credithub_protocol::link::{DeclineCode, Frame, LinkScope, SessionMode};
 use credithub_protocol::record::RecordKind;
 use credithub_protocol::report::{NodeReport, MAX_CHILDREN};
+use credithub_protocol::session::PeerError;
 use credithub_protocol::DivisionCode;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -22,14 +27,18 @@ async fn first_frame<R: AsyncRead + Unpin>(recv: &mut R) -> Result<Frame, LinkEr
             LinkError::Timeout(HANDSHAKE_TIMEOUT.as_secs(), "for the session opening")
         })??;
     read.map(|(f, _)| f)
-        .ok_or_else(|| LinkError::Protocol("stream closed before the session opened".into()))
+        .ok_or(LinkError::Peer(PeerError::EndedEarly {
+            during: "before the session opened",
+        }))
 }
 
-/// The child's side: opens a session for `mode`, with the child's report, and returns
-/// the link's scope.
+/// The child's side: opens a session for `mode` at link version `version`, with the
+/// child's report, and returns the link's scope.
+#[allow(clippy::too_many_arguments)]
 pub async fn open_as_child<W, R>(
     send: &mut W,
     recv: &mut R,
+    version: u16,
     own: DivisionCode,
     subscriptions: &[RecordKind],
     mode: SessionMode,
@@ -42,7 +51,7 @@ where
     write_frame(
         send,
         &Frame::Open {
-            version: LINK_VERSION,
+            version,
             subscriptions: subscriptions.to_vec(),
             mode,
             report: Box::new(report),
@@ -51,26 +60,37 @@ where
     .await?;
     match first_frame(recv).await? {
         Frame::Accepted { .. } => Ok(LinkScope::new(own, subscriptions.iter().copied())),
-        Frame::Refused { reason } => Err(LinkError::Refused(reason)),
-        other => Err(LinkError::Protocol(format!(
-            "expected accepted or refused, got {}",
-            other.name()
-        ))),
+        Frame::Refused { reason } => Err(LinkError::Declined { code: None, reason }),
+        Frame::Declined { code, reason } if version >= 2 => Err(LinkError::Declined {
+            code: Some(code),
+            reason,
+        }),
+        other => Err(PeerError::UnexpectedFrame {
+            got: other.name(),
+            during: "before the session opened",
+        }
+        .into()),
     }
 }
 
 /// Why a peer may not open a session with this node, if it may not.
-pub fn check_child(own: DivisionCode, peer: &Identity) -> Result<(), String> {
+pub fn check_child(own: DivisionCode, peer: &Identity) -> Result<(), (DeclineCode, String)> {
     if peer.role != Role::Node {
-        return Err(format!(
-            "certificate of role {} may not sync; only node certificates may",
-            peer.role.as_str()
+        return Err((
+            DeclineCode::NotPermitted,
+            format!(
+                "certificate of role {} may not sync; only node certificates may",
+                peer.role.as_str()
+            ),
         ));
     }
     if peer.jurisdiction.parent() != Some(own) {
-        return Err(format!(
-            "{} ({}) is not a direct child of this node's jurisdiction {own}",
-            peer.name, peer.jurisdiction
+        return Err((
+            DeclineCode::NotPermitted,
+            format!(
+                "{} ({}) is not a direct child of this node's jurisdiction {own}",
+                peer.name, peer.jurisdiction
+            ),
         ));
     }
     Ok(())
@@ -88,11 +108,12 @@ pub struct Opened {
     pub report: NodeReport,
 }
 
-/// The parent's side: reads the child's opening, checks it, answers, and returns what
-/// was opened.
+/// The parent's side: reads the child's opening (which must name the connection's
+/// negotiated link `version`), checks it, answers, and returns what was opened.
 pub async fn accept_child<W, R>(
     send: &mut W,
     recv: &mut R,
+    version: u16,
     own: DivisionCode,
     peer: &Identity,
 ) -> Result<Opened, LinkError>
@@ -102,22 +123,23 @@ where
 {
     let checked = match first_frame(recv).await? {
         Frame::Open {
-            version,
+            version: opened,
             subscriptions,
             mode,
             report,
         } => {
-            if version != LINK_VERSION {
-                Err(format!(
-                    "link protocol {version} is not spoken here (this node speaks {LINK_VERSION})"
+            let bad = |why: String| Err((DeclineCode::BadRequest, why));
+            if opened != version {
+                bad(format!(
+                    "the session opens at link version {opened}, the connection negotiated {version}"
                 ))
             } else if subscriptions.len() > MAX_SUBSCRIPTIONS {
-                Err(format!(
+                bad(format!(
                     "{} subscriptions, at most {MAX_SUBSCRIPTIONS}",
                     subscriptions.len()
                 ))
             } else if report.children.len() > MAX_CHILDREN {
-                Err(format!(
+                bad(format!(
                     "a report of {} children, at most {MAX_CHILDREN}",
                     report.children.len()
                 ))
@@ -125,7 +147,10 @@ where
                 check_child(own, peer).map(|()| (subscriptions, mode, report))
             }
         }
-        other => Err(format!("expected open, got {}", other.name())),
+        other => Err((
+            DeclineCode::BadRequest,
+            format!("expected open, got {}", other.name()),
+        )),
     };
     match checked {
         Ok((subscriptions, mode, mut report)) => {
@@ -138,16 +163,10 @@ where
                 report: *report,
             })
         }
-        Err(reason) => {
+        Err((code, reason)) => {
             // Best effort: the peer learns why before the stream closes.
-            let _ = write_frame(
-                send,
-                &Frame::Refused {
-                    reason: reason.clone(),
-                },
-            )
-            .await;
-            Err(LinkError::Refused(reason))
+            let _ = write_frame(send, &Frame::decline(version, code, reason.clone())).await;
+            Err(LinkError::RefusedPeer { code, reason })
         }
     }
 }

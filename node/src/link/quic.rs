@@ -15,6 +15,8 @@ use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{Connection, Endpoint, TransportConfig, VarInt};
 use rustls_pki_types::CertificateDer;
 
+use credithub_protocol::link::{alpn_offer, version_of_alpn, LINK_VERSION, MIN_LINK_VERSION};
+
 use super::LinkError;
 use crate::certs::{client_config, peer_identity, server_config, CertError, Identity};
 
@@ -49,12 +51,24 @@ fn tls_error(dir: &Path, e: impl std::fmt::Display) -> LinkError {
 }
 
 /// The client half of an endpoint's configuration: trusts `ca.crt`, presents
-/// `node.crt` (`client_name` `None`) or `client.<name>.crt`.
+/// `node.crt` (`client_name` `None`) or `client.<name>.crt`, and offers every link
+/// version this build speaks.
 pub fn client_quic_config(
     certs_dir: &Path,
     client_name: Option<&str>,
 ) -> Result<quinn::ClientConfig, LinkError> {
-    let tls = client_config(certs_dir, client_name)?;
+    client_quic_config_speaking(certs_dir, client_name, LINK_VERSION)
+}
+
+/// [`client_quic_config`] offering link versions up to `max_version` only (a node
+/// held back during a rolling upgrade, see [`negotiated_version`]).
+pub fn client_quic_config_speaking(
+    certs_dir: &Path,
+    client_name: Option<&str>,
+    max_version: u16,
+) -> Result<quinn::ClientConfig, LinkError> {
+    let mut tls = client_config(certs_dir, client_name)?;
+    tls.alpn_protocols = alpn_offer(max_version);
     let quic = QuicClientConfig::try_from(tls).map_err(|e| tls_error(certs_dir, e))?;
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
     config.transport_config(transport());
@@ -62,9 +76,19 @@ pub fn client_quic_config(
 }
 
 /// The server half of a node's endpoint configuration: presents `node.crt`, requires
-/// client certificates signed by `ca.crt` and not revoked by `ca.crl`.
+/// client certificates signed by `ca.crt` and not revoked by `ca.crl`, and accepts
+/// every link version this build speaks.
 pub fn server_quic_config(certs_dir: &Path) -> Result<quinn::ServerConfig, LinkError> {
-    let tls = server_config(certs_dir)?;
+    server_quic_config_speaking(certs_dir, LINK_VERSION)
+}
+
+/// [`server_quic_config`] accepting link versions up to `max_version` only.
+pub fn server_quic_config_speaking(
+    certs_dir: &Path,
+    max_version: u16,
+) -> Result<quinn::ServerConfig, LinkError> {
+    let mut tls = server_config(certs_dir)?;
+    tls.alpn_protocols = alpn_offer(max_version);
     let quic = QuicServerConfig::try_from(tls).map_err(|e| tls_error(certs_dir, e))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
     server.transport_config(transport());
@@ -72,12 +96,29 @@ pub fn server_quic_config(certs_dir: &Path) -> Result<quinn::ServerConfig, LinkE
 }
 
 /// A node's endpoint: listening on `listen` with `node.crt`, requiring client
-/// certificates signed by `ca.crt`, and able to connect out with `node.crt`.
-pub fn node_endpoint(certs_dir: &Path, listen: SocketAddr) -> Result<Endpoint, LinkError> {
-    let server = server_quic_config(certs_dir)?;
+/// certificates signed by `ca.crt`, and able to connect out with `node.crt`, speaking
+/// link versions up to `max_version`.
+pub fn node_endpoint(
+    certs_dir: &Path,
+    listen: SocketAddr,
+    max_version: u16,
+) -> Result<Endpoint, LinkError> {
+    let server = server_quic_config_speaking(certs_dir, max_version)?;
     let mut endpoint = Endpoint::server(server, listen)?;
-    endpoint.set_default_client_config(client_quic_config(certs_dir, None)?);
+    endpoint.set_default_client_config(client_quic_config_speaking(certs_dir, None, max_version)?);
     Ok(endpoint)
+}
+
+/// The link version a connection negotiated in its TLS handshake: the newest both
+/// ends offered (each offers every version from [`MIN_LINK_VERSION`] to the newest it
+/// speaks, newest first, and the accepting end picks by its own order). A peer that
+/// offered no ALPN at all could not have completed the handshake; should the name be
+/// missing anyway, the connection counts as the oldest version.
+pub fn negotiated_version(conn: &Connection) -> u16 {
+    conn.handshake_data()
+        .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|d| d.protocol.as_deref().and_then(version_of_alpn))
+        .unwrap_or(MIN_LINK_VERSION)
 }
 
 /// A client-only endpoint (for `credit-admin`), presenting `client.<name>.crt`.

@@ -8,12 +8,18 @@
 //! | `regional`| subjects partition ‖ id (16)                   | origin (u32 BE) ‖ version (u64 BE) ‖ digest (32) |
 //! | `arrivals`| record key                                     | arrival of the current version here (ms, u64 BE) |
 //! | `audit`   | sequence number (u64 BE)                       | audit entry (postcard), hash-chained |
-//! | `meta`    | name                                           | value                    |
+//! | `meta`    | `format`, `jurisdiction`, `store`              | format number (text), jurisdiction (text), [`StoreMeta`](super::StoreMeta) (postcard) |
 //!
 //! `regional` lists the members of the subjects partitions (records about subjects
 //! registered in another prefecture than their origin's, see
 //! [`Scope::Subjects`](credithub_protocol::Scope::Subjects)); its keys have the same
 //! layout as record keys, so the same range arithmetic serves both families.
+//!
+//! `meta/store` (from format 3 on) is the store's metadata: format, jurisdiction,
+//! creation time and the history of its migrations. The text entries `meta/format`
+//! and `meta/jurisdiction` repeat the format and jurisdiction for binaries of format
+//! 2, which read only those; `meta/format` is also the first entry an open reads
+//! (see [`migrate`](super::migrate) for the formats and their migrations).
 
 use credithub_protocol::digest::{Digest, DigestItem, NodePath, PartitionId, PARTITION_LEN};
 use credithub_protocol::record::{RecordId, RecordKey, Version, KEY_LEN};

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod index;
 pub mod keys;
 pub mod merge;
+pub mod migrate;
 pub mod read;
 pub mod verify;
 pub mod write;
@@ -26,14 +27,14 @@ use rocksdb::{
 pub use audit::{AuditCheck, AuditEntry};
 pub use backup::Restored;
 pub use index::{IndexError, LEAF_LEVEL, STORED_LEVELS};
+pub use migrate::{Migration, StoreMeta, OLDEST_FORMAT};
 pub use verify::{VerifyProblem, VerifyReport};
 pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 
-/// The on-disk format of this build; a store written by another format is refused.
-pub const STORE_FORMAT: u32 = 2;
-
-const META_FORMAT: &[u8] = b"format";
-const META_JURISDICTION: &[u8] = b"jurisdiction";
+/// The on-disk format this build writes. A store of an older format, from
+/// [`OLDEST_FORMAT`] on, is migrated when it opens; a newer one is refused (see
+/// [`migrate`]).
+pub const STORE_FORMAT: u32 = 3;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +61,31 @@ pub enum StoreError {
         /// The jurisdiction asked for.
         given: DivisionCode,
     },
-    /// The store was written in a format this build does not read.
-    #[error("store at {path} has format {found}; this build reads format {STORE_FORMAT}")]
+    /// The store was written in a format older than this build migrates from.
+    #[error(
+        "store at {path} has format {found}; this build reads formats {OLDEST_FORMAT} to \
+         {STORE_FORMAT} and migrates none older"
+    )]
     Format {
         /// The store's directory.
         path: PathBuf,
         /// The format found.
-        found: String,
+        found: u32,
+    },
+    /// The store was written in a newer format than this build knows (by a newer
+    /// credit-node); it is left untouched.
+    #[error(
+        "store at {path} has format {found}, newer than this build of credit-node \
+         ({version}) reads (formats {OLDEST_FORMAT} to {STORE_FORMAT}): upgrade \
+         credit-node to a release that reads format {found}, or restore a backup taken \
+         before the store was upgraded",
+        version = migrate::BINARY_VERSION
+    )]
+    FormatTooNew {
+        /// The store's directory.
+        path: PathBuf,
+        /// The format found.
+        found: u32,
     },
     /// A stored value is damaged.
     #[error("store at {path}: corrupt {what}: {detail}")]
@@ -108,6 +127,10 @@ pub struct StoreOptions {
     pub memtable_budget_bytes: usize,
     /// Whether each write batch is synced to disk before it is acknowledged.
     pub sync_writes: bool,
+    /// The clock of the store's own metadata (when it was created, when a migration
+    /// ran), in ms since the epoch. Record versions and arrivals take their time from
+    /// the caller of each write instead.
+    pub clock: fn() -> u64,
 }
 
 impl Default for StoreOptions {
@@ -117,6 +140,7 @@ impl Default for StoreOptions {
             write_buffer_bytes: 32 << 20,
             memtable_budget_bytes: 64 << 20,
             sync_writes: false,
+            clock: crate::clock::now_millis,
         }
     }
 }
@@ -241,6 +265,8 @@ pub struct Store {
     db: DB,
     path: PathBuf,
     jurisdiction: DivisionCode,
+    meta: StoreMeta,
+    migrated: Vec<Migration>,
     write_lock: Mutex<()>,
     audit_lock: Mutex<()>,
     sync_writes: bool,
@@ -248,7 +274,9 @@ pub struct Store {
 
 impl Store {
     /// Opens the store in `path`. With `jurisdiction`, a missing store is created for
-    /// it and an existing one must belong to it; without, the store must exist.
+    /// it and an existing one must belong to it; without, the store must exist. A
+    /// store of an older format is migrated first ([`migrated`](Self::migrated) lists
+    /// the steps); one of a newer format is refused untouched.
     pub fn open(path: &Path, jurisdiction: Option<DivisionCode>) -> Result<Store> {
         Self::open_with(path, jurisdiction, &StoreOptions::default())
     }
@@ -268,74 +296,128 @@ impl Store {
             error,
         };
         let cache = Cache::new_lru_cache(opts.block_cache_bytes);
-        let cfs = keys::ALL_CFS
-            .iter()
-            .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, &cache, opts)));
         let mut options = db_options();
         let memtables =
             WriteBufferManager::new_write_buffer_manager(opts.memtable_budget_bytes, false);
         options.set_write_buffer_manager(&memtables);
+        // An existing store opens with exactly the families it has, so that nothing is
+        // written to it before its format is known (a newer format may have others);
+        // ours that it lacks are created once the format is known to be readable.
+        let families: Vec<String> = if exists {
+            options.create_missing_column_families(false);
+            DB::list_cf(&options, path).map_err(db_err)?
+        } else {
+            keys::ALL_CFS.iter().map(|&name| name.to_string()).collect()
+        };
+        let cfs = families.iter().map(|name| {
+            let cf = if keys::ALL_CFS.contains(&name.as_str()) {
+                cf_options(name, &cache, opts)
+            } else {
+                Options::default()
+            };
+            ColumnFamilyDescriptor::new(name, cf)
+        });
         let db = DB::open_cf_descriptors(&options, path, cfs).map_err(db_err)?;
         let mut store = Store {
             db,
             path: path.to_path_buf(),
             jurisdiction: DivisionCode::NATIONAL,
+            meta: StoreMeta {
+                format: STORE_FORMAT,
+                jurisdiction: DivisionCode::NATIONAL,
+                created_at_ms: None,
+                migrations: Vec::new(),
+            },
+            migrated: Vec::new(),
             write_lock: Mutex::new(()),
             audit_lock: Mutex::new(()),
             sync_writes: opts.sync_writes,
         };
-        store.jurisdiction = store.check_meta(jurisdiction)?;
+        // The format first, before anything else is read.
+        let found = if families.iter().any(|f| f == keys::CF_META) {
+            migrate::read_format(&store)?
+        } else {
+            migrate::Found::Nothing
+        };
+        if let migrate::Found::Format(found) = found {
+            migrate::check_readable(&store, found)?;
+        }
+        for &name in keys::ALL_CFS.iter() {
+            if !families.iter().any(|f| f == name) {
+                store
+                    .db
+                    .create_cf(name, &cf_options(name, &cache, opts))
+                    .map_err(db_err)?;
+            }
+        }
+        store.meta = match found {
+            migrate::Found::Nothing => store.create_meta(jurisdiction, opts.clock)?,
+            migrate::Found::Format(found) => {
+                if found < STORE_FORMAT {
+                    // Refuse another jurisdiction's store before changing it.
+                    store
+                        .check_jurisdiction(migrate::legacy_jurisdiction(&store)?, jurisdiction)?;
+                    store.migrated =
+                        migrate::run(&store, migrate::STEPS, found, STORE_FORMAT, opts.clock)?;
+                }
+                migrate::read_meta(&store, STORE_FORMAT)?
+            }
+        };
+        store.jurisdiction = store.check_jurisdiction(store.meta.jurisdiction, jurisdiction)?;
         Ok(store)
     }
 
-    fn check_meta(&self, given: Option<DivisionCode>) -> Result<DivisionCode> {
-        let meta = self.cf(keys::CF_META);
-        let format = self
+    /// Writes the metadata of a new store (one with no format entry).
+    fn create_meta(&self, given: Option<DivisionCode>, clock: fn() -> u64) -> Result<StoreMeta> {
+        let meta_cf = self.cf(keys::CF_META);
+        let leftover = self
             .db
-            .get_cf(meta, META_FORMAT)
+            .get_cf(meta_cf, migrate::META_JURISDICTION)
             .map_err(|e| self.db_err(e))?;
-        let stored = self
-            .db
-            .get_cf(meta, META_JURISDICTION)
-            .map_err(|e| self.db_err(e))?;
-        match (format, stored) {
-            (None, None) => {
-                let j = given.ok_or_else(|| StoreError::Missing(self.path.clone()))?;
-                let mut batch = rocksdb::WriteBatch::default();
-                batch.put_cf(meta, META_FORMAT, STORE_FORMAT.to_string());
-                batch.put_cf(meta, META_JURISDICTION, j.to_string());
-                self.db.write(batch).map_err(|e| self.db_err(e))?;
-                Ok(j)
-            }
-            (Some(format), Some(stored)) => {
-                let format = String::from_utf8_lossy(&format).into_owned();
-                if format != STORE_FORMAT.to_string() {
-                    return Err(StoreError::Format {
-                        path: self.path.clone(),
-                        found: format,
-                    });
-                }
-                let text = String::from_utf8_lossy(&stored).into_owned();
-                let stored = DivisionCode::parse(&text).map_err(|e| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    what: "metadata",
-                    detail: format!("jurisdiction {text:?}: {e}"),
-                })?;
-                match given {
-                    Some(g) if g != stored => Err(StoreError::JurisdictionMismatch {
-                        path: self.path.clone(),
-                        stored,
-                        given: g,
-                    }),
-                    _ => Ok(stored),
-                }
-            }
-            _ => Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                what: "metadata",
-                detail: "format or jurisdiction entry missing".into(),
-            }),
+        if leftover.is_some() {
+            return Err(self.corrupt("metadata", "the format entry is missing".into()));
         }
+        let jurisdiction = given.ok_or_else(|| StoreError::Missing(self.path.clone()))?;
+        let meta = StoreMeta {
+            format: STORE_FORMAT,
+            jurisdiction,
+            created_at_ms: Some(clock()),
+            migrations: Vec::new(),
+        };
+        let mut batch = rocksdb::WriteBatch::default();
+        migrate::put_meta(self, &meta, &mut batch)?;
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo).map_err(|e| self.db_err(e))?;
+        Ok(meta)
+    }
+
+    /// `stored`, if it is the jurisdiction asked for (or none was).
+    fn check_jurisdiction(
+        &self,
+        stored: DivisionCode,
+        given: Option<DivisionCode>,
+    ) -> Result<DivisionCode> {
+        match given {
+            Some(g) if g != stored => Err(StoreError::JurisdictionMismatch {
+                path: self.path.clone(),
+                stored,
+                given: g,
+            }),
+            _ => Ok(stored),
+        }
+    }
+
+    /// What the store records about itself: format, jurisdiction, creation time and
+    /// the migrations it went through.
+    pub fn meta(&self) -> &StoreMeta {
+        &self.meta
+    }
+
+    /// The migration steps this open ran (empty if the store was already of the
+    /// current format); [`meta`](Self::meta) has the whole history.
+    pub fn migrated(&self) -> &[Migration] {
+        &self.migrated
     }
 
     /// The jurisdiction this store belongs to (the origin of its local records).
@@ -348,9 +430,36 @@ impl Store {
         &self.path
     }
 
-    /// The underlying database, for operations such as checkpoints and statistics.
-    pub fn db(&self) -> &DB {
+    /// The underlying database, for this crate's own tests (other crates' tests have
+    /// `raw_put_for_tests` and `raw_get_for_tests` with the `testing` feature).
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &DB {
         &self.db
+    }
+
+    /// **Testing aid** (feature `testing`): writes `value` under `key` in the column
+    /// family `cf` (one of [`keys::ALL_CFS`]) directly, bypassing the indexes — to
+    /// damage a store for tests of `verify` and the audit chain.
+    ///
+    /// # Panics
+    ///
+    /// If `cf` is not one of the store's families.
+    #[cfg(feature = "testing")]
+    pub fn raw_put_for_tests(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        self.db
+            .put_cf(self.cf(cf), key, value)
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// **Testing aid** (feature `testing`): the raw value under `key` in the column
+    /// family `cf` (one of [`keys::ALL_CFS`]).
+    ///
+    /// # Panics
+    ///
+    /// If `cf` is not one of the store's families.
+    #[cfg(feature = "testing")]
+    pub fn raw_get_for_tests(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get_cf(self.cf(cf), key).map_err(|e| self.db_err(e))
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {

@@ -125,22 +125,22 @@ fn remote_versions_never_regress() {
         })
     };
     assert_eq!(
-        store.apply_remote(vec![v(5)]).unwrap(),
+        store.apply_remote(vec![v(5)], 9_000).unwrap(),
         vec![RemoteOutcome::Applied]
     );
     assert_eq!(
-        store.apply_remote(vec![v(5)]).unwrap(),
+        store.apply_remote(vec![v(5)], 9_000).unwrap(),
         vec![RemoteOutcome::Unchanged]
     );
     assert_eq!(
-        store.apply_remote(vec![v(4)]).unwrap(),
+        store.apply_remote(vec![v(4)], 9_000).unwrap(),
         vec![RemoteOutcome::Stale { held: Version(5) }]
     );
     let mut forged = v(9);
     let n = forged.bytes.len();
     forged.bytes[n - 2] ^= 0x55;
     assert!(matches!(
-        store.apply_remote(vec![forged]).unwrap()[0],
+        store.apply_remote(vec![forged], 9_000).unwrap()[0],
         RemoteOutcome::Invalid(_)
     ));
     let tomb = EncodedRecord::encode(&Record {
@@ -149,7 +149,7 @@ fn remote_versions_never_regress() {
         body: None,
     });
     assert_eq!(
-        store.apply_remote(vec![tomb, v(6)]).unwrap(),
+        store.apply_remote(vec![tomb, v(6)], 9_000).unwrap(),
         vec![
             RemoteOutcome::Applied,
             RemoteOutcome::Stale { held: Version(7) }
@@ -283,7 +283,7 @@ proptest! {
         }
         let a_dir = tempfile::tempdir().unwrap();
         let a = open(&a_dir);
-        a.apply_remote(versions.clone()).unwrap();
+        a.apply_remote(versions.clone(), 9_000).unwrap();
 
         let mut shuffled = versions.clone();
         let mut rng = seed;
@@ -294,7 +294,7 @@ proptest! {
         let b_dir = tempfile::tempdir().unwrap();
         let b = open(&b_dir);
         for chunk in shuffled.chunks(split) {
-            b.apply_remote(chunk.to_vec()).unwrap();
+            b.apply_remote(chunk.to_vec(), 9_000).unwrap();
         }
         prop_assert_eq!(a.store_root().unwrap(), b.store_root().unwrap());
         prop_assert_eq!(a.partitions().unwrap(), b.partitions().unwrap());
@@ -326,7 +326,9 @@ fn subject_reads_in_batches_agree_with_single_reads() {
         Version(7 << 16),
         &credithub_protocol::codec::body_bytes(Some(&body)),
     );
-    store.apply_remote(vec![remote]).unwrap();
+    store.apply_remote(vec![remote], 9_000).unwrap();
+    // Its arrival is the time the caller gave, not the machine's clock.
+    assert_eq!(store.arrival(&key, Version(7 << 16)).unwrap(), 9_000);
     let gone = store
         .by_subject(&subject)
         .unwrap()

@@ -232,7 +232,9 @@ impl Store {
     }
 
     /// Writes a batch of changes atomically: records, subject index and digest deltas.
-    fn commit(&self, mut changes: Vec<Change>, remote: bool) -> Result<()> {
+    /// `arrived_ms` is the time of arrival of versions received from a peer (`None`
+    /// for local writes, whose arrival is their version's time).
+    fn commit(&self, mut changes: Vec<Change>, arrived_ms: Option<u64>) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -284,9 +286,9 @@ impl Store {
         }
         // When each version received from a peer arrived here (for reporting
         // timeliness; a local version arrives when it is written, its version time).
-        if remote {
+        if let Some(arrived_ms) = arrived_ms {
             let arrivals = self.cf(keys::CF_ARRIVALS);
-            let now = crate::clock::now_millis().to_be_bytes();
+            let now = arrived_ms.to_be_bytes();
             for change in &changes {
                 batch.put_cf(arrivals, change.record.key.to_bytes(), now);
             }
@@ -406,7 +408,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes, false)?;
+        self.commit(changes, None)?;
         Ok(outcomes)
     }
 
@@ -435,15 +437,20 @@ impl Store {
                 }
             }
         }
-        self.commit(changes, false)?;
+        self.commit(changes, None)?;
         Ok(outcomes)
     }
 
     /// Stores record versions received from a peer, in order: each is checked (it must
     /// decode and its digest must match its content) and stored only if it is newer
-    /// than the version held. Authorisation (may this peer send this origin's records?)
-    /// is the caller's job.
-    pub fn apply_remote(&self, records: Vec<EncodedRecord>) -> Result<Vec<RemoteOutcome>> {
+    /// than the version held. `now_millis` (the caller's clock) is recorded as the
+    /// arrival of each version stored. Authorisation (may this peer send this
+    /// origin's records?) is the caller's job.
+    pub fn apply_remote(
+        &self,
+        records: Vec<EncodedRecord>,
+        now_millis: u64,
+    ) -> Result<Vec<RemoteOutcome>> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let keys: Vec<RecordKey> = records.iter().map(|r| r.key).collect();
         let mut held = self.held(&keys)?;
@@ -507,7 +514,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes, true)?;
+        self.commit(changes, Some(now_millis))?;
         Ok(outcomes)
     }
 }

@@ -4,6 +4,7 @@
 //! The network shell (QUIC links, scheduling) drives the same pieces; here they are
 //! usable directly, e.g. between two stores in one process.
 
+mod source;
 mod view;
 
 use credithub_protocol::codec::EncodedRecord;
@@ -28,10 +29,11 @@ pub fn transfer(
             batch.push(record);
         }
         if batch.len() == 1024 {
-            outcomes.extend(to.apply_remote(std::mem::take(&mut batch))?);
+            let full = std::mem::take(&mut batch);
+            outcomes.extend(to.apply_remote(full, crate::clock::now_millis())?);
         }
     }
-    outcomes.extend(to.apply_remote(batch)?);
+    outcomes.extend(to.apply_remote(batch, crate::clock::now_millis())?);
     Ok(outcomes)
 }
 

@@ -12,19 +12,19 @@ use crate::sync::{Message, Part};
 use super::model::{Applied, NodeCell, SimNode};
 
 /// The message bound of one reconciliation without loss, as the README states it.
-pub const MESSAGE_BOUND: u32 = 14;
+pub(crate) const MESSAGE_BOUND: u32 = 14;
 
 /// Fault-free rounds (one session per link each, all interleaved) within which the
 /// federation converges after its last write: a record climbs and descends at most
 /// `2 × DEPTH` links, and every round moves it at least one link.
-pub const ROUND_BOUND: u32 = 2 * super::scheduler::DEPTH;
+pub(crate) const ROUND_BOUND: u32 = 2 * super::scheduler::DEPTH;
 
 /// Violations kept per run (the first ones tell the story).
 const KEPT: usize = 20;
 
 /// Counts of what happened to received record versions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Receipts {
+pub(crate) struct Receipts {
     /// Versions stored.
     pub applied: u64,
     /// Versions already held.
@@ -38,7 +38,7 @@ pub struct Receipts {
 /// What the reconciliations' messages carried, to show which paths of the
 /// [`Reconciler`](crate::sync::Reconciler) a run exercised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PartCounts {
+pub(crate) struct PartCounts {
     /// Root lists.
     pub roots: u64,
     /// Child cells of a node.
@@ -57,7 +57,7 @@ pub struct PartCounts {
 
 impl PartCounts {
     /// Counts the parts of a message.
-    pub fn count(&mut self, msg: &Message) {
+    pub(crate) fn count(&mut self, msg: &Message) {
         let Message::Round(parts) = msg else { return };
         for part in parts {
             let n = match part {
@@ -75,7 +75,7 @@ impl PartCounts {
 
 /// The invariant checker of one run.
 #[derive(Debug, Default)]
-pub struct Checker {
+pub(crate) struct Checker {
     /// What went wrong, in order (at most a few).
     pub violations: Vec<String>,
     /// The latest version of every record ever written, and its digest.
@@ -94,19 +94,19 @@ pub struct Checker {
 
 impl Checker {
     /// A checker with nothing written yet.
-    pub fn new() -> Checker {
+    pub(crate) fn new() -> Checker {
         Checker::default()
     }
 
     /// Records a violation.
-    pub fn fail(&mut self, what: impl Into<String>) {
+    pub(crate) fn fail(&mut self, what: impl Into<String>) {
         if self.violations.len() < KEPT {
             self.violations.push(what.into());
         }
     }
 
     /// A node wrote a version of its own record.
-    pub fn wrote(&mut self, at: usize, node: &SimNode, record: &EncodedRecord) {
+    pub(crate) fn wrote(&mut self, at: usize, node: &SimNode, record: &EncodedRecord) {
         let h = record.header();
         if let Some((v, _)) = self.truth.get(&record.key) {
             if *v >= h.version {
@@ -120,26 +120,27 @@ impl Checker {
         self.held(at, node, &record.key, h.version);
     }
 
-    /// A node was given a received version and did `applied` with it.
-    pub fn received(
+    /// A node was given a received version of `key` at `version` and did `applied`
+    /// with it.
+    pub(crate) fn received(
         &mut self,
         at: usize,
         node: &SimNode,
-        record: &EncodedRecord,
+        key: &RecordKey,
+        version: Version,
         applied: Applied,
         duplicate: bool,
     ) {
-        let version = record.header().version;
         let refusal = match applied {
             Applied::Stored { old } => {
                 self.receipts.applied += 1;
                 if old.is_some_and(|o| o >= version) {
                     self.fail(format!(
-                        "{} replaced {} at {old:?} by {version}",
-                        node.name, record.key
+                        "{} replaced {key} at {old:?} by {version}",
+                        node.name
                     ));
                 }
-                self.held(at, node, &record.key, version);
+                self.held(at, node, key, version);
                 return;
             }
             Applied::Unchanged => {
@@ -150,11 +151,17 @@ impl Checker {
             Applied::Conflict => Refusal::Conflict,
             Applied::Invalid => Refusal::Invalid,
         };
-        self.refused(node, &record.key, refusal, duplicate);
+        self.refused(node, key, refusal, duplicate);
     }
 
     /// A node refused a received version.
-    pub fn refused(&mut self, node: &SimNode, key: &RecordKey, why: Refusal, duplicate: bool) {
+    pub(crate) fn refused(
+        &mut self,
+        node: &SimNode,
+        key: &RecordKey,
+        why: Refusal,
+        duplicate: bool,
+    ) {
         let counts = if duplicate {
             &mut self.receipts.refused_duplicates
         } else {
@@ -194,7 +201,7 @@ impl Checker {
     }
 
     /// A reconciliation ran to its end in `messages` messages.
-    pub fn reconciled(&mut self, link: &str, messages: u32) {
+    pub(crate) fn reconciled(&mut self, link: &str, messages: u32) {
         self.reconciliations += 1;
         self.max_messages = self.max_messages.max(messages);
         if messages > MESSAGE_BOUND {
@@ -207,7 +214,7 @@ impl Checker {
     /// What a node should hold once converged: everything at the national hub; at
     /// any other node, the records its link scope says it holds, at their latest
     /// version.
-    pub fn expected(&self, node: &SimNode) -> BTreeMap<RecordKey, (Version, Digest)> {
+    pub(crate) fn expected(&self, node: &SimNode) -> BTreeMap<RecordKey, (Version, Digest)> {
         let scope: Option<LinkScope> = node.parent.map(|_| node.uplink_scope());
         self.truth
             .iter()
@@ -218,7 +225,7 @@ impl Checker {
 
     /// The differences between what a node holds and what it should (empty once
     /// converged), at most `limit` of them.
-    pub fn differences(&self, node: &SimNode, limit: usize) -> Vec<String> {
+    pub(crate) fn differences(&self, node: &SimNode, limit: usize) -> Vec<String> {
         let expected = self.expected(node);
         let mut out = Vec::new();
         for (k, (v, d)) in &expected {
@@ -241,7 +248,7 @@ impl Checker {
     }
 
     /// Whether every node holds exactly what it should.
-    pub fn converged(&self, nodes: &[NodeCell]) -> bool {
+    pub(crate) fn converged(&self, nodes: &[NodeCell]) -> bool {
         nodes
             .iter()
             .all(|n| self.differences(&n.0.borrow(), 1).is_empty())
@@ -249,7 +256,7 @@ impl Checker {
 
     /// The final checks: every node holds exactly what it should, and its digest
     /// index is exactly the one its records give.
-    pub fn finish(&mut self, nodes: &[NodeCell]) {
+    pub(crate) fn finish(&mut self, nodes: &[NodeCell]) {
         for n in nodes {
             let node = n.0.borrow();
             for d in self.differences(&node, 5) {
@@ -265,7 +272,7 @@ impl Checker {
     }
 
     /// Records written in all (distinct keys).
-    pub fn records(&self) -> usize {
+    pub(crate) fn records(&self) -> usize {
         self.truth.len()
     }
 }

@@ -11,20 +11,17 @@
 //! stored under the store's rules: its digest must match its bytes, a stale version
 //! or an equal version with other content is refused, an equal one is unchanged.
 //!
-//! A session ([`session::Session`]) on a child's link follows the real one
-//! (`node/src/link/session.rs`, `transfer.rs`): the child starts the
-//! [`Reconciler`](crate::sync::Reconciler) with `LinkScope::covers` as its filter;
-//! messages cross encoded ([`Message::encode`](crate::sync::Message::encode) and
-//! `decode`); then each side sends want frames (filtered by `may_flow` and `allows`)
-//! and streams [`Frame::Records`](crate::link::Frame::Records) — its outcome's records
-//! and subtrees, then what the peer wants, skipping subjects-partition members that
-//! `travels_elsewhere`, only what `allows` lets go — read from its store at the moment
-//! of sending, at most a few frames in flight per direction ([`transfer`]). Control
-//! frames cross encoded; record frames cross as values (encoding record bytes one by
-//! one would take most of a debug run's time; the link's own tests cover that form).
-//! The receiver checks each record against the scope and applies the frame whole;
-//! each direction ends with a count that the receiver checks.
-//!
+//! A session on a child's link ([`session::LinkRun`]) runs the shipped
+//! [`Session`](crate::session::Session) on both sides, the code a node runs: the
+//! child starts the reconciliation with `LinkScope::covers` as its filter, each side
+//! plans its wants and sends from its outcome and the scope, reads what it sends
+//! from its store at the moment of sending, judges what it receives, and each
+//! direction ends with a count that the receiver checks. The simulated nodes
+//! ([`model::NodeCell`]) implement [`RecordSource`](crate::session::RecordSource) as
+//! a real store does. Control frames cross encoded; record frames cross as values
+//! (encoding record bytes one by one would take most of a debug run's time; the
+//! link's own tests cover that form), at most a few frames in flight per direction.
+
 //! The scheduler ([`scheduler`]) runs a busy phase of random local writes at every
 //! node (new records about local subjects and subjects elsewhere, of four kinds;
 //! updates of the same natural key with a new body; tombstones) interleaved with
@@ -61,8 +58,8 @@
 //! Time (timers, periods, debounce, backoff: the scheduler decides when sessions
 //! run), the open/accepted handshake, reports and the status tree, diff sessions,
 //! certificates (every peer is honest unless a [`Bug`] is injected), corrupt or
-//! forged bytes (the receiver checks digests but does not decode bodies, so the
-//! store's key-derivation check is not exercised), partial frames (a frame is applied whole or not at all, as the store
+//! forged bytes (the receiver runs the store's content checks, but no peer forges),
+//! partial frames (a frame is applied whole or not at all, as the store
 //! does), a crash losing data, a node restored from an old backup, concurrent
 //! sessions on one link, message reordering inside one stream (QUIC keeps order;
 //! only injected duplicates arrive late), large partitions (stores hold tens to a
@@ -70,20 +67,19 @@
 //! kinds other than penalties, licences, black lists and dishonest debtors, and
 //! subscriptions of a city that its province lacks.
 
-pub mod check;
-pub mod model;
-pub mod network;
-pub mod scheduler;
-pub mod session;
-pub mod transfer;
+pub(crate) mod check;
+pub(crate) mod model;
+pub(crate) mod network;
+pub(crate) mod scheduler;
+pub(crate) mod session;
 
-pub use network::Faults;
+pub(crate) use network::Faults;
 
 use std::fmt;
 
 /// A deliberate bug, to show that the checker catches what it should.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bug {
+pub(crate) enum Bug {
     /// Both sides' scope forgets the subjects partitions: records about a city's
     /// subjects issued elsewhere never come down unless subscribed.
     ForgetSubjectsScope,
@@ -91,13 +87,14 @@ pub enum Bug {
     SkipSubjectsIndex,
     /// The store accepts a version older than the one it holds.
     AcceptStale,
-    /// The child checks what comes down against a scope without its subscriptions.
+    /// The child computes its side of the link's scope without its subscriptions (so
+    /// it compares, asks for and accepts less than the parent offers).
     ChildIgnoresSubscriptions,
 }
 
 /// The workload and faults of a run.
 #[derive(Debug, Clone, Copy)]
-pub struct Config {
+pub(crate) struct Config {
     /// The name [`Config::named`] knows it by (printed with a failing seed).
     pub name: &'static str,
     /// Each node starts with up to this many records of its own.
@@ -122,7 +119,7 @@ impl Config {
     /// every fault), `lossy` (many losses and crashes), `duplicates` (many duplicate
     /// frames and updates), `bulk` (larger stores before the run, few writes: bulk transfers
     /// broken and resumed).
-    pub fn named(name: &str) -> Option<Config> {
+    pub(crate) fn named(name: &str) -> Option<Config> {
         let base = Config::default();
         Some(match name {
             "default" => base,
@@ -180,7 +177,7 @@ impl Default for Config {
 
 /// What one run did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub(crate) struct Report {
     /// The seed.
     pub seed: u64,
     /// Distinct records written.
@@ -203,7 +200,7 @@ pub struct Report {
 
 /// A run that broke an invariant.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The seed, to replay it.
     pub seed: u64,
     /// The configuration's name.
@@ -241,13 +238,13 @@ impl fmt::Display for Failure {
 }
 
 /// Runs one seed of `config`: the same seed always does exactly the same.
-pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
+pub(crate) fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
     scheduler::run(seed, config)
 }
 
 /// Runs one seed of a named configuration (see [`Config::named`]), as a failing
 /// test printed it.
-pub fn replay(seed: u64, config: &str) -> Result<Report, Box<Failure>> {
+pub(crate) fn replay(seed: u64, config: &str) -> Result<Report, Box<Failure>> {
     let config = Config::named(config).unwrap_or_default();
     run(seed, &config)
 }

@@ -10,13 +10,14 @@ use crate::digest::{Cell, DigestItem, NodePath, PartitionId, Scope, FANOUT};
 use crate::ids::DivisionCode;
 use crate::link::LinkScope;
 use crate::record::{Record, RecordBody, RecordId, RecordKey, RecordKind, Version};
+use crate::session::{Receipt, RecordSource};
 use crate::sync::{DigestView, MemIndex};
 
 use super::Bug;
 
 /// What became of one record version a node was asked to store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// Stored, replacing `old` (if any).
     Stored {
         /// The version held before.
@@ -34,7 +35,7 @@ pub enum Applied {
 
 /// One node of the simulated federation.
 #[derive(Debug, Clone)]
-pub struct SimNode {
+pub(crate) struct SimNode {
     /// A short name for reports (`suzhou`).
     pub name: &'static str,
     /// The node's jurisdiction (its origin code for the records it writes).
@@ -50,11 +51,14 @@ pub struct SimNode {
     members: BTreeMap<(PartitionId, RecordId), RecordKey>,
     index: MemIndex,
     bug: Option<Bug>,
+    /// What became of each received version since the last look
+    /// ([`NodeCell::take_receipts`]): key, version, outcome.
+    receipts: Vec<(RecordKey, Version, Applied)>,
 }
 
 impl SimNode {
     /// An empty node.
-    pub fn new(
+    pub(crate) fn new(
         name: &'static str,
         jurisdiction: DivisionCode,
         subscriptions: Vec<RecordKind>,
@@ -71,26 +75,27 @@ impl SimNode {
             members: BTreeMap::new(),
             index: MemIndex::new(),
             bug,
+            receipts: Vec::new(),
         }
     }
 
     /// The scope of the link from this node to its parent.
-    pub fn uplink_scope(&self) -> LinkScope {
+    pub(crate) fn uplink_scope(&self) -> LinkScope {
         LinkScope::new(self.jurisdiction, self.subscriptions.iter().copied())
     }
 
     /// Every record held, with its encoded version.
-    pub fn records(&self) -> &BTreeMap<RecordKey, EncodedRecord> {
+    pub(crate) fn records(&self) -> &BTreeMap<RecordKey, EncodedRecord> {
         &self.records
     }
 
     /// The encoded version held of a record.
-    pub fn get(&self, key: &RecordKey) -> Option<&EncodedRecord> {
+    pub(crate) fn get(&self, key: &RecordKey) -> Option<&EncodedRecord> {
         self.records.get(key)
     }
 
     /// The key of the record a partition's member id names, if held (`Store::member_key`).
-    pub fn member_key(&self, p: &PartitionId, id: &RecordId) -> Option<RecordKey> {
+    pub(crate) fn member_key(&self, p: &PartitionId, id: &RecordId) -> Option<RecordKey> {
         match p.scope {
             Scope::Origin(origin) => Some(RecordKey {
                 origin,
@@ -102,7 +107,7 @@ impl SimNode {
     }
 
     /// Up to `limit` keys of a subtree, in id order, after `after` (`Store::member_page`).
-    pub fn member_page(
+    pub(crate) fn member_page(
         &self,
         p: &PartitionId,
         path: NodePath,
@@ -120,7 +125,7 @@ impl SimNode {
 
     /// Writes a version of a record this node originates, numbered after the one held.
     /// Returns the stored version and the version it replaced.
-    pub fn write_local(
+    pub(crate) fn write_local(
         &mut self,
         key: RecordKey,
         body: Option<RecordBody>,
@@ -134,13 +139,14 @@ impl SimNode {
     }
 
     /// Stores a version received from a peer under the store's rules (authorisation is
-    /// the caller's job): the digest must match the content, a stale version or an
-    /// equal version with other content is refused, an equal one is unchanged.
-    pub fn apply_remote(&mut self, record: &EncodedRecord) -> Applied {
+    /// the caller's job): the bytes must decode with the digest of their content and
+    /// the key of their natural key, a stale version or an equal version with other
+    /// content is refused, an equal one is unchanged.
+    pub(crate) fn apply_remote(&mut self, record: &EncodedRecord) -> Applied {
         let Ok(header) = codec::read_header(&record.bytes) else {
             return Applied::Invalid;
         };
-        if codec::digest_of(&record.key, header.version, record.body()) != header.digest {
+        if codec::check_received(record).is_err() {
             return Applied::Invalid;
         }
         let old = self.records.get(&record.key).map(|r| r.header());
@@ -179,7 +185,7 @@ impl SimNode {
 
     /// Whether the digest index is exactly the one the records give: every
     /// partition's root equals the sum of its members' cells (no lag, no drift).
-    pub fn index_is_consistent(&self) -> bool {
+    pub(crate) fn index_is_consistent(&self) -> bool {
         let mut roots: BTreeMap<PartitionId, Cell> = BTreeMap::new();
         for (key, r) in &self.records {
             let cell = Cell::of(&r.item());
@@ -200,28 +206,100 @@ impl SimNode {
 /// A node shared between the scheduler (which writes to it) and the sessions whose
 /// reconcilers read it between messages, as a real store is read live.
 #[derive(Debug)]
-pub struct NodeCell(pub RefCell<SimNode>);
+pub(crate) struct NodeCell(pub RefCell<SimNode>);
 
+impl NodeCell {
+    /// What became of each version received since the last call.
+    pub(crate) fn take_receipts(&self) -> Vec<(RecordKey, Version, Applied)> {
+        std::mem::take(&mut self.0.borrow_mut().receipts)
+    }
+
+    /// Whether the index hides this partition from reconciliation
+    /// ([`Bug::ForgetSubjectsScope`]).
+    fn hides(&self, p: &PartitionId) -> bool {
+        self.0.borrow().bug == Some(Bug::ForgetSubjectsScope)
+            && matches!(p.scope, Scope::Subjects(_))
+    }
+}
+
+/// The reconciliation's view of the node: its index, live. Under
+/// [`Bug::ForgetSubjectsScope`] every subjects partition looks empty, so records about
+/// a node's subjects issued elsewhere never come down unless subscribed.
 impl DigestView for NodeCell {
     type Error = Infallible;
 
     fn partitions(&self) -> Result<Vec<(PartitionId, Cell)>, Infallible> {
-        self.0.borrow().index.partitions()
+        let all = self.0.borrow().index.partitions()?;
+        Ok(all.into_iter().filter(|(p, _)| !self.hides(p)).collect())
     }
 
     fn root(&self, p: &PartitionId) -> Result<Cell, Infallible> {
+        if self.hides(p) {
+            return Ok(Cell::default());
+        }
         self.0.borrow().index.root(p)
     }
 
     fn cell(&self, p: &PartitionId, path: NodePath) -> Result<Cell, Infallible> {
+        if self.hides(p) {
+            return Ok(Cell::default());
+        }
         DigestView::cell(&self.0.borrow().index, p, path)
     }
 
     fn children(&self, p: &PartitionId, path: NodePath) -> Result<[Cell; FANOUT], Infallible> {
+        if self.hides(p) {
+            return Ok([Cell::default(); FANOUT]);
+        }
         self.0.borrow().index.children(p, path)
     }
 
     fn items(&self, p: &PartitionId, path: NodePath) -> Result<Vec<DigestItem>, Infallible> {
+        if self.hides(p) {
+            return Ok(Vec::new());
+        }
         DigestView::items(&self.0.borrow().index, p, path)
+    }
+}
+
+/// The session's view of the node's records: the shipped
+/// [`Session`](crate::session::Session) reads and writes it as it does a real store.
+impl RecordSource for NodeCell {
+    fn member_key(&self, p: &PartitionId, id: &RecordId) -> Result<Option<RecordKey>, Infallible> {
+        Ok(self.0.borrow().member_key(p, id))
+    }
+
+    fn member_page(
+        &self,
+        p: &PartitionId,
+        path: NodePath,
+        after: Option<&RecordId>,
+        limit: usize,
+    ) -> Result<Vec<RecordKey>, Infallible> {
+        Ok(self.0.borrow().member_page(p, path, after.copied(), limit))
+    }
+
+    fn get_encoded(&self, key: &RecordKey) -> Result<Option<EncodedRecord>, Infallible> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+
+    fn apply(&self, records: Vec<EncodedRecord>) -> Result<Vec<Receipt>, Infallible> {
+        let mut node = self.0.borrow_mut();
+        let mut out = Vec::with_capacity(records.len());
+        for r in &records {
+            let applied = node.apply_remote(r);
+            let version = r.header().version;
+            node.receipts.push((r.key, version, applied));
+            out.push(match applied {
+                Applied::Stored { .. } => Receipt::Applied,
+                Applied::Unchanged => Receipt::Unchanged,
+                Applied::Stale => Receipt::Stale {
+                    held: node.get(&r.key).map_or(version, |h| h.header().version),
+                },
+                Applied::Conflict => Receipt::Conflict,
+                Applied::Invalid => Receipt::Invalid("does not decode to its key".into()),
+            });
+        }
+        Ok(out)
     }
 }

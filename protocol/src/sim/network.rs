@@ -8,7 +8,7 @@ use crate::link::WireRecord;
 
 /// Fault probabilities.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// Per message or frame: it is lost, and the session breaks there.
     pub loss: f64,
     /// Per record frame: it is delivered a second time (at once, or later in the
@@ -21,7 +21,7 @@ pub struct Faults {
 
 impl Faults {
     /// No faults: what the quiet phase runs with.
-    pub const NONE: Faults = Faults {
+    pub(crate) const NONE: Faults = Faults {
         loss: 0.0,
         duplicate: 0.0,
         crash: 0.0,
@@ -30,7 +30,7 @@ impl Faults {
 
 /// What the network does with one record frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     /// Lost: the session breaks.
     Lost,
     /// Delivered once.
@@ -47,7 +47,7 @@ pub enum Fate {
 
 /// Counts of the faults the network injected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Injected {
+pub(crate) struct Injected {
     /// Messages and frames lost.
     pub lost: u64,
     /// Record frames delivered twice.
@@ -58,7 +58,7 @@ pub struct Injected {
 
 /// The seeded source of every random decision in a run.
 #[derive(Debug, Clone)]
-pub struct Network {
+pub(crate) struct Network {
     rng: ChaCha8Rng,
     faults: Faults,
     /// What was injected so far.
@@ -70,7 +70,7 @@ pub struct Network {
 
 impl Network {
     /// A network for one seed.
-    pub fn new(seed: u64, faults: Faults) -> Network {
+    pub(crate) fn new(seed: u64, faults: Faults) -> Network {
         Network {
             rng: ChaCha8Rng::seed_from_u64(seed),
             faults,
@@ -81,20 +81,15 @@ impl Network {
 
     /// Changes the fault probabilities (the quiet phase turns them off, and then
     /// stray copies of old frames are forgotten too).
-    pub fn set_faults(&mut self, faults: Faults) {
+    pub(crate) fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
         if faults == Faults::NONE {
             self.strays.clear();
         }
     }
 
-    /// The random stream, for the scheduler's choices.
-    pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.rng
-    }
-
     /// Whether a reconciliation message (or a frame that is not records) arrives.
-    pub fn arrives(&mut self) -> bool {
+    pub(crate) fn arrives(&mut self) -> bool {
         if self.faults.loss > 0.0 && self.rng.gen_bool(self.faults.loss) {
             self.injected.lost += 1;
             return false;
@@ -103,7 +98,7 @@ impl Network {
     }
 
     /// What becomes of a record frame.
-    pub fn record_frame(&mut self) -> Fate {
+    pub(crate) fn record_frame(&mut self) -> Fate {
         if !self.arrives() {
             return Fate::Lost;
         }
@@ -119,14 +114,14 @@ impl Network {
     }
 
     /// Keeps a copy of a record frame for a later session on the same link.
-    pub fn stray(&mut self, link: usize, dir: usize, batch: Vec<WireRecord>) {
+    pub(crate) fn stray(&mut self, link: usize, dir: usize, batch: Vec<WireRecord>) {
         self.strays.push((link, dir, batch));
     }
 
     /// Stray copies that arrive in a session now opening on `link`, with their
     /// directions: each waiting copy arrives with chance 1/3, else waits longer
     /// (the older a copy, the likelier its versions are stale).
-    pub fn take_strays(&mut self, link: usize) -> Vec<(usize, Vec<WireRecord>)> {
+    pub(crate) fn take_strays(&mut self, link: usize) -> Vec<(usize, Vec<WireRecord>)> {
         let mut out = Vec::new();
         let mut keep = Vec::new();
         for (l, d, batch) in std::mem::take(&mut self.strays) {
@@ -141,7 +136,7 @@ impl Network {
     }
 
     /// Whether a node crashes at this step.
-    pub fn crash(&mut self) -> bool {
+    pub(crate) fn crash(&mut self) -> bool {
         if self.faults.crash > 0.0 && self.rng.gen_bool(self.faults.crash) {
             self.injected.crashes += 1;
             return true;
@@ -150,17 +145,17 @@ impl Network {
     }
 
     /// A uniform index below `n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.rng.gen_range(0..n)
     }
 
     /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.rng.gen_bool(p.clamp(0.0, 1.0))
     }
 
     /// A random 64-bit value (reconciliation salts).
-    pub fn salt(&mut self) -> u64 {
+    pub(crate) fn salt(&mut self) -> u64 {
         self.rng.gen()
     }
 }

@@ -13,8 +13,9 @@ use crate::testing::body_about;
 use super::check::{Checker, ROUND_BOUND};
 use super::model::{NodeCell, SimNode};
 use super::network::{Faults, Network};
-use super::session::{End, Session, SessionConfig};
+use super::session::{End, LinkRun, SimConfig};
 use super::{Config, Failure, Report};
+use crate::session::SessionConfig;
 
 /// One node of the federation.
 struct NodeSpec {
@@ -58,7 +59,7 @@ const BLACK: RecordKind = RecordKind::BLACK_LIST;
 const DEBTOR: RecordKind = RecordKind::DISHONEST_DEBTOR;
 
 /// Links from the national hub down to the deepest city.
-pub const DEPTH: u32 = 2;
+pub(crate) const DEPTH: u32 = 2;
 
 /// Kinds of the records written.
 const KINDS: [RecordKind; 4] = [RecordKind::PENALTY, RecordKind::LICENCE, BLACK, DEBTOR];
@@ -70,7 +71,7 @@ const ELSEWHERE: [&str; 11] = [
 ];
 
 /// Builds the federation's nodes, empty.
-pub fn federation(bug: Option<super::Bug>) -> Vec<NodeCell> {
+pub(crate) fn federation(bug: Option<super::Bug>) -> Vec<NodeCell> {
     NODES
         .iter()
         .map(|n| {
@@ -138,7 +139,7 @@ impl Workload {
 
 /// Counts of sessions by how they ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SessionCounts {
+pub(crate) struct SessionCounts {
     /// Ran to their end.
     pub completed: u64,
     /// Broken by a lost message or a crash.
@@ -159,31 +160,39 @@ impl SessionCounts {
 }
 
 /// Runs one seed; see [`super::run`].
-pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
+pub(crate) fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
     let mut net = Network::new(seed, config.faults);
     let nodes = federation(config.bug);
     let mut check = Checker::new();
     let mut work = Workload::default();
-    let session = SessionConfig {
-        frame_records: 1 + net.below(6),
-        want_chunk: 1 + net.below(6),
-        in_flight: 1 + net.below(3),
-        // Small partitions take every path of the reconciliation only with small
-        // thresholds: descents below `list_threshold`, estimates and sketches from
-        // `sketch_from` items.
-        limits: Limits {
-            list_threshold: if net.chance(0.5) {
-                Limits::default().list_threshold
-            } else {
-                1 + net.below(3) as i64
-            },
-            sketch_from: if net.chance(0.5) {
-                Limits::default().sketch_from
-            } else {
-                2 + net.below(14) as i64
-            },
-            ..Limits::default()
+    let frame_records = 1 + net.below(6);
+    let want_chunk = 1 + net.below(6);
+    let in_flight = 1 + net.below(3);
+    let limits = Limits {
+        list_threshold: if net.chance(0.5) {
+            Limits::default().list_threshold
+        } else {
+            1 + net.below(3) as i64
         },
+        sketch_from: if net.chance(0.5) {
+            Limits::default().sketch_from
+        } else {
+            2 + net.below(14) as i64
+        },
+        ..Limits::default()
+    };
+    // Small partitions take every path of the reconciliation only with small
+    // thresholds: descents below `list_threshold`, estimates and sketches from
+    // `sketch_from` items. Every refusal is reported, for the checker.
+    let session = SimConfig {
+        session: SessionConfig {
+            frame_records,
+            want_chunk,
+            limits,
+            logged_events: usize::MAX,
+            ..SessionConfig::default()
+        },
+        in_flight,
     };
     for at in 0..nodes.len() {
         for _ in 0..net.below(config.initial + 1) {
@@ -194,7 +203,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
     // The busy phase: writes, sessions on every link (at most one per link at a
     // time) advancing a delivery at a time in random order, losses, crashes.
     let mut counts = SessionCounts::default();
-    let mut slots: Vec<Option<Session<'_>>> = (0..nodes.len()).map(|_| None).collect();
+    let mut slots: Vec<Option<LinkRun<'_>>> = (0..nodes.len()).map(|_| None).collect();
     let mut down_until = vec![0usize; nodes.len()];
     let mut writes_left = config.writes;
     for step in 0..config.steps {
@@ -243,7 +252,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
         if !idle.is_empty() && (active.is_empty() || net.chance(config.session_start)) {
             let c = idle[net.below(idle.len())];
             let salt = net.salt();
-            slots[c] = Some(Session::open(&nodes, c, session, config.bug, salt));
+            slots[c] = Some(LinkRun::open(&nodes, c, session, config.bug, salt));
         } else if !active.is_empty() {
             let c = active[net.below(active.len())];
             if let Some(end) = slots[c].as_mut().and_then(|s| s.step(&mut net, &mut check)) {
@@ -268,7 +277,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
             break;
         }
         for (c, slot) in slots.iter_mut().enumerate().skip(1) {
-            *slot = Some(Session::open(&nodes, c, session, config.bug, net.salt()));
+            *slot = Some(LinkRun::open(&nodes, c, session, config.bug, net.salt()));
         }
         let ends = run_all(&mut slots, true, &mut net, &mut check, &mut counts);
         for end in ends {
@@ -284,7 +293,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
     }
     // Converged: one more round moves nothing and costs one round trip per link.
     for (c, slot) in slots.iter_mut().enumerate().skip(1) {
-        *slot = Some(Session::open(&nodes, c, session, config.bug, net.salt()));
+        *slot = Some(LinkRun::open(&nodes, c, session, config.bug, net.salt()));
     }
     for end in run_all(&mut slots, true, &mut net, &mut check, &mut counts) {
         if end
@@ -327,7 +336,7 @@ pub fn run(seed: u64, config: &Config) -> Result<Report, Box<Failure>> {
 /// Runs the sessions in `slots` to their ends (`finish`), delivering in random
 /// order across links, or breaks them all; returns how each ended.
 fn run_all(
-    slots: &mut [Option<Session<'_>>],
+    slots: &mut [Option<LinkRun<'_>>],
     finish: bool,
     net: &mut Network,
     check: &mut Checker,

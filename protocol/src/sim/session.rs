@@ -1,53 +1,42 @@
-//! One simulated session on a child's link to its parent, following the real one
-//! (`node/src/link/session.rs` and `transfer.rs`): the child starts the
-//! [`Reconciler`], messages cross in their wire form, then each side asks for what it
-//! wants and both stream record versions in frames, each frame applied whole.
+//! One simulated session on a child's link to its parent: the shipped
+//! [`Session`](crate::session::Session) on each side, the same code a node runs, with
+//! the simulated network between them.
 //!
-//! The session advances one delivery at a time ([`Session::step`]), so that the
-//! scheduler can interleave it with other links' sessions and with local writes;
-//! reconcilers and senders read their node's store live, as a real node's do.
+//! The run advances one event at a time ([`LinkRun::step`]): a side takes its next
+//! frame from its session (reading its node's store at that moment, as a real
+//! node's does), or the oldest frame in one direction arrives and is handed to the
+//! other side's session. Control frames cross in their encoded form; record frames
+//! cross as values (encoding a record's bytes one by one would cost most of a debug
+//! run's time, and the link's own tests cover that form), so that the network can
+//! lose, duplicate, delay and stray them.
 
-use crate::digest::{PartitionId, Scope};
-use crate::link::{LinkScope, Refusal, Side, MAX_FRAME};
-use crate::record::RecordKey;
-use crate::sync::{Limits, Message, Reconciler};
+use std::collections::VecDeque;
+
+use crate::link::{Frame, LinkScope, Refusal, Side, WireRecord};
+use crate::session::{Event, Session, SessionConfig, SessionError};
 
 use super::check::Checker;
 use super::model::NodeCell;
-use super::network::Network;
-use super::transfer::Transfer;
+use super::network::{Fate, Network};
 use super::Bug;
 
-/// The direction child → parent (also the index of the child in a session).
+/// The direction child → parent (also the index of the child in a run).
 pub(super) const UP: usize = 0;
-/// The direction parent → child (also the index of the parent in a session).
+/// The direction parent → child (also the index of the parent in a run).
 pub(super) const DOWN: usize = 1;
 
-/// The side that sends in direction `dir`.
-pub(super) fn side(dir: usize) -> Side {
-    if dir == UP {
-        Side::Child
-    } else {
-        Side::Parent
-    }
-}
-
-/// Sizes of a session's frames.
+/// Sizes of a simulated session.
 #[derive(Debug, Clone, Copy)]
-pub struct SessionConfig {
-    /// Record versions per frame at most (the real node: 1 024).
-    pub frame_records: usize,
-    /// Entries per want frame at most (the real node: 8 192).
-    pub want_chunk: usize,
+pub(crate) struct SimConfig {
+    /// The sessions' configuration (both sides alike).
+    pub session: SessionConfig,
     /// Frames in flight per direction at most (QUIC flow control).
     pub in_flight: usize,
-    /// The reconcilers' limits (both sides alike).
-    pub limits: Limits,
 }
 
 /// How a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// Both sides sent and received everything.
     Completed {
         /// Reconciliation messages.
@@ -61,182 +50,261 @@ pub enum End {
     Failed {
         /// What went wrong.
         reason: String,
-        /// Whether an injected duplicate explains it (a receiver's count mismatch).
+        /// Whether an injected duplicate explains it (a receiver's count mismatch, a
+        /// copy after the end).
         injected: bool,
     },
 }
 
-/// The link's scope as both sides compute it, with an injected bug if any.
-#[derive(Debug, Clone)]
-pub struct SimScope {
-    pub(super) link: LinkScope,
-    /// The child's own check of what comes down (differs only under a bug).
-    child_check: LinkScope,
-    bug: Option<Bug>,
+/// A frame on the wire: control frames in their encoded form; record frames as
+/// values, with whether it is an injected copy.
+#[derive(Debug)]
+enum Wire {
+    Encoded(Vec<u8>),
+    Records {
+        batch: Vec<WireRecord>,
+        duplicate: bool,
+    },
 }
 
-impl SimScope {
-    /// The scope of a link, honest or with `bug`.
-    pub fn new(link: LinkScope, bug: Option<Bug>) -> SimScope {
-        let child_check = if bug == Some(Bug::ChildIgnoresSubscriptions) {
-            LinkScope::new(link.child(), [])
-        } else {
-            link.clone()
-        };
-        SimScope {
-            link,
-            child_check,
-            bug,
-        }
-    }
-
-    /// The partitions the reconcilers compare.
-    pub fn covers(&self, p: &PartitionId) -> bool {
-        if self.bug == Some(Bug::ForgetSubjectsScope) && matches!(p.scope, Scope::Subjects(_)) {
-            return false;
-        }
-        self.link.covers(p)
-    }
-
-    /// The receiver's check of a record that came from `from`.
-    pub(super) fn receiver_allows(&self, from: Side, key: &RecordKey) -> Result<(), Refusal> {
-        match from {
-            Side::Child => self.link.up(key),
-            Side::Parent => self.child_check.down(key),
-        }
-    }
-}
-
-type ScopeFn<'a> = Box<dyn Fn(&PartitionId) -> bool + 'a>;
-type Rec<'a> = Reconciler<'a, NodeCell, ScopeFn<'a>>;
-
-/// The reconciliation phase: both reconcilers and the one message in flight.
-struct Reconciling<'a> {
-    recs: [Rec<'a>; 2],
-    /// The direction the message in flight travels, and its wire form.
-    in_flight: (usize, Vec<u8>),
-    messages: u32,
-}
-
-enum State<'a> {
-    Reconciling(Box<Reconciling<'a>>),
-    Transferring(Box<Transfer>),
-}
-
-/// What a session knows of its link; fixed while it runs.
-pub(super) struct Link<'a> {
+/// A session on the link between a child and its parent: both sides and the wire.
+pub(crate) struct LinkRun<'a> {
     /// Node indexes: `[child, parent]`.
-    pub(super) ends: [usize; 2],
-    pub(super) nodes: [&'a NodeCell; 2],
-    pub(super) name: String,
-    pub(super) scope: SimScope,
-    pub(super) config: SessionConfig,
+    ends: [usize; 2],
+    nodes: [&'a NodeCell; 2],
+    name: String,
+    /// The sessions: `[child's, parent's]`; `sessions[d]` sends in direction `d`.
+    sessions: [Session<'a, NodeCell>; 2],
+    /// Frames travelling in each direction.
+    wire: [VecDeque<Wire>; 2],
+    /// Per receiving side: whether an injected copy reached it.
+    saw_duplicate: [bool; 2],
+    reconciled: bool,
+    in_flight: usize,
 }
 
-/// A session on the link between a child and its parent.
-pub struct Session<'a> {
-    link: Link<'a>,
-    state: State<'a>,
-}
-
-impl<'a> Session<'a> {
-    /// Opens a session: the child starts its reconciler with `salt`.
-    pub fn open(
+impl<'a> LinkRun<'a> {
+    /// Opens a session on the link of node `child`: the child starts its
+    /// reconciliation with `salt`. Under [`Bug::ChildIgnoresSubscriptions`] the child
+    /// computes its side's scope without its subscriptions.
+    pub(crate) fn open(
         all: &'a [NodeCell],
         child: usize,
-        config: SessionConfig,
+        config: SimConfig,
         bug: Option<Bug>,
         salt: u64,
-    ) -> Session<'a> {
-        let (name, link, parent) = {
+    ) -> LinkRun<'a> {
+        let (name, scope, parent) = {
             let c = all[child].0.borrow();
             let parent = c.parent.unwrap_or(child);
             let name = format!("{}-{}", c.name, all[parent].0.borrow().name);
             (name, c.uplink_scope(), parent)
         };
-        let scope = SimScope::new(link, bug);
-        let filter = |s: &SimScope| -> ScopeFn<'a> {
-            let s = s.clone();
-            Box::new(move |p: &PartitionId| s.covers(p))
+        let child_scope = if bug == Some(Bug::ChildIgnoresSubscriptions) {
+            LinkScope::new(scope.child(), [])
+        } else {
+            scope.clone()
         };
-        let mut c = Reconciler::new(&all[child], filter(&scope), config.limits).with_salt(salt);
-        let p = Reconciler::new(&all[parent], filter(&scope), config.limits);
-        let hello = c.start().unwrap_or_else(|e| match e {
-            crate::sync::SyncError::View(e) => match e {},
-            other => panic!("start: {other}"),
-        });
-        Session {
-            link: Link {
-                ends: [child, parent],
-                nodes: [&all[child], &all[parent]],
-                name,
-                scope,
-                config,
-            },
-            state: State::Reconciling(Box::new(Reconciling {
-                recs: [c, p],
-                in_flight: (UP, hello.encode()),
-                messages: 1,
-            })),
+        let infallible = |r: Result<Session<'a, NodeCell>, SessionError<_>>| match r {
+            Ok(s) => s,
+            Err(SessionError::Local(e)) => match e {},
+            // A new session has received nothing: no peer or declined error.
+            Err(_) => unreachable!("a session opens without a peer"),
+        };
+        let c = infallible(Session::sync(
+            &all[child],
+            child_scope,
+            Side::Child,
+            config.session,
+            salt,
+        ));
+        let p = infallible(Session::sync(
+            &all[parent],
+            scope,
+            Side::Parent,
+            config.session,
+            0,
+        ));
+        LinkRun {
+            ends: [child, parent],
+            nodes: [&all[child], &all[parent]],
+            name,
+            sessions: [c, p],
+            wire: Default::default(),
+            saw_duplicate: [false; 2],
+            reconciled: false,
+            in_flight: config.in_flight.max(1),
         }
     }
 
     /// Node indexes: `[child, parent]`.
-    pub fn ends(&self) -> [usize; 2] {
-        self.link.ends
+    pub(crate) fn ends(&self) -> [usize; 2] {
+        self.ends
     }
 
-    /// Delivers one message or frame (or has a sender read and send one); returns how
-    /// the session ended, if it did.
-    pub fn step(&mut self, net: &mut Network, check: &mut Checker) -> Option<End> {
-        match &mut self.state {
-            State::Reconciling(r) => {
-                let Reconciling {
-                    recs,
-                    in_flight,
-                    messages,
-                } = &mut **r;
+    /// One side takes and sends a frame, or one frame arrives; returns how the
+    /// session ended, if it did.
+    pub(crate) fn step(&mut self, net: &mut Network, check: &mut Checker) -> Option<End> {
+        if self.sessions.iter().all(|s| s.is_finished()) {
+            let [c, p] = &self.sessions;
+            return Some(End::Completed {
+                messages: c.stats().sync_messages.max(p.stats().sync_messages),
+                records: c.stats().records_sent + p.stats().records_sent,
+            });
+        }
+        // What can happen now: a side sends (if its direction has room), or the
+        // oldest frame of a direction arrives.
+        let mut choices = Vec::with_capacity(4);
+        for d in [UP, DOWN] {
+            if self.wire[d].len() < self.in_flight && !self.sessions[d].is_finished() {
+                choices.push((d, true));
+            }
+            if !self.wire[d].is_empty() {
+                choices.push((d, false));
+            }
+        }
+        while !choices.is_empty() {
+            let (d, send) = choices.swap_remove(net.below(choices.len()));
+            if !send {
+                return self.deliver(d, net, check);
+            }
+            let frame = match self.sessions[d].poll_frame() {
+                Ok(Some(f)) => f,
+                // Nothing to send now: try another choice.
+                Ok(None) => continue,
+                Err(e) => return Some(self.failed(1 - d, &e)),
+            };
+            match frame {
+                Frame::Records(batch) => self.wire[d].push_back(Wire::Records {
+                    batch,
+                    duplicate: false,
+                }),
+                f => match f.encode() {
+                    Ok(bytes) => self.wire[d].push_back(Wire::Encoded(bytes)),
+                    Err(e) => return Some(failed(format!("frame does not encode: {e}"))),
+                },
+            }
+            return None;
+        }
+        Some(failed(format!("session on {} is stuck", self.name)))
+    }
+
+    /// The oldest frame travelling in direction `d` arrives.
+    fn deliver(&mut self, d: usize, net: &mut Network, check: &mut Checker) -> Option<End> {
+        let to = 1 - d;
+        let wire = self.wire[d].pop_front()?;
+        let (frame, times, duplicate) = match wire {
+            Wire::Encoded(bytes) => {
                 if !net.arrives() {
                     return Some(End::Aborted);
                 }
-                let (dir, bytes) = std::mem::take(in_flight);
-                let to = 1 - dir;
-                let msg = match Message::decode(&bytes, MAX_FRAME) {
-                    Ok(m) => m,
-                    Err(e) => return Some(failed(format!("message does not decode: {e}"))),
-                };
-                check.parts.count(&msg);
-                match recs[to].receive(msg) {
-                    Ok(Some(reply)) => {
-                        *messages += 1;
-                        *in_flight = (to, reply.encode());
-                        None
-                    }
-                    Ok(None) => {
-                        let messages = *messages;
-                        if !(recs[0].is_finished() && recs[1].is_finished()) {
-                            return Some(failed("one reconciler ended before the other".into()));
-                        }
-                        check.reconciled(&self.link.name, messages);
-                        let outcomes = [recs[0].outcome().clone(), recs[1].outcome().clone()];
-                        check.parts.ranges += outcomes
-                            .iter()
-                            .map(|o| o.send_ranges.len() as u64)
-                            .sum::<u64>();
-                        let t = Transfer::new(&self.link, &outcomes, messages, net);
-                        self.state = State::Transferring(Box::new(t));
-                        None
-                    }
-                    Err(e) => Some(failed(format!("reconciliation on {}: {e}", self.link.name))),
+                match Frame::decode(&bytes) {
+                    Ok(f) => (f, 1, false),
+                    Err(e) => return Some(failed(format!("frame does not decode: {e}"))),
                 }
             }
-            State::Transferring(t) => t.step(&self.link, net, check),
+            Wire::Records { batch, duplicate } => {
+                let fate = net.record_frame();
+                match fate {
+                    Fate::Lost => return Some(End::Aborted),
+                    Fate::AgainLater => {
+                        let at = net.below(self.wire[d].len() + 1);
+                        let copy = batch.clone();
+                        self.wire[d].insert(
+                            at,
+                            Wire::Records {
+                                batch: copy,
+                                duplicate: true,
+                            },
+                        );
+                    }
+                    Fate::Stray => net.stray(self.ends[UP], d, batch.clone()),
+                    Fate::Once | Fate::Twice => {}
+                }
+                let times = if fate == Fate::Twice { 2 } else { 1 };
+                (Frame::Records(batch), times, duplicate)
+            }
+        };
+        if let Frame::Sync(msg) = &frame {
+            check.parts.count(msg);
+        }
+        for i in 0..times {
+            let duplicate = duplicate || i > 0;
+            self.saw_duplicate[to] |= duplicate;
+            let result = self.sessions[to].handle_frame(frame.clone());
+            self.observe(to, duplicate, check);
+            if let Err(e) = result {
+                return Some(self.failed(to, &e));
+            }
+        }
+        if !self.reconciled && self.sessions.iter().all(|s| s.is_reconciled()) {
+            self.reconciled(net, check);
+        }
+        None
+    }
+
+    /// Both sides finished reconciling: count it, and let stray copies of earlier
+    /// sessions' record frames on this link arrive somewhere in this one's streams.
+    fn reconciled(&mut self, net: &mut Network, check: &mut Checker) {
+        self.reconciled = true;
+        let messages = self
+            .sessions
+            .iter()
+            .map(|s| s.stats().sync_messages)
+            .max()
+            .unwrap_or(0);
+        check.reconciled(&self.name, messages);
+        check.parts.ranges += self
+            .sessions
+            .iter()
+            .filter_map(|s| s.outcome())
+            .map(|o| o.send_ranges.len() as u64)
+            .sum::<u64>();
+        for (d, batch) in net.take_strays(self.ends[UP]) {
+            let at = net.below(self.wire[d].len() + 1);
+            self.wire[d].insert(
+                at,
+                Wire::Records {
+                    batch,
+                    duplicate: true,
+                },
+            );
+        }
+    }
+
+    /// Hands the checker what side `to` did with the frame it was just given: each
+    /// record its store was asked to keep, and each refusal by the link's scope
+    /// (refusals by the store arrive through the store's receipts).
+    fn observe(&mut self, to: usize, duplicate: bool, check: &mut Checker) {
+        let at = self.ends[to];
+        let receipts = self.nodes[to].take_receipts();
+        let node = self.nodes[to].0.borrow();
+        for (key, version, applied) in receipts {
+            check.received(at, &node, &key, version, applied, duplicate);
+        }
+        while let Some(event) = self.sessions[to].poll_event() {
+            if let Event::Refused { key, reason, .. } = event {
+                if !matches!(
+                    reason,
+                    Refusal::Stale | Refusal::Conflict | Refusal::Invalid
+                ) {
+                    check.refused(&node, &key, reason, duplicate);
+                }
+            }
+        }
+    }
+
+    /// Side `at` stopped on `e`: explained when an injected copy reached it.
+    fn failed(&self, at: usize, e: &SessionError<std::convert::Infallible>) -> End {
+        End::Failed {
+            reason: format!("{}: {e}", self.name),
+            injected: self.saw_duplicate[at],
         }
     }
 }
 
 /// A failure no injected fault explains.
-pub(super) fn failed(reason: String) -> End {
+fn failed(reason: String) -> End {
     End::Failed {
         reason,
         injected: false,

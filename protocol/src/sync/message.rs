@@ -185,12 +185,15 @@ pub enum MessageError {
     /// The bytes are not a message.
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// The message could not be encoded.
+    #[error("encoding a message: {0}")]
+    Encode(String),
 }
 
 impl Message {
     /// The wire form.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).unwrap_or_default()
+    pub fn encode(&self) -> Result<Vec<u8>, MessageError> {
+        postcard::to_stdvec(self).map_err(|e| MessageError::Encode(e.to_string()))
     }
 
     /// Reads the wire form, refusing more than `limit` bytes.

@@ -36,7 +36,7 @@ fn run_with(
     let (mut messages, mut bytes_ab, mut bytes_ba) = (1, 0, 0);
     let mut to_right = true;
     loop {
-        let wire = msg.encode();
+        let wire = msg.encode().expect("encodes");
         if to_right {
             bytes_ab += wire.len()
         } else {

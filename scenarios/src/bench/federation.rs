@@ -13,6 +13,7 @@ use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTar
 use credithub_node::link::session::SessionStats;
 use credithub_node::Store;
 use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::link::LINK_VERSION;
 use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, SubjectId, Version};
 
 use super::queries::{self, SubjectTally};
@@ -109,7 +110,7 @@ fn fill(
         for (i, s) in stores.iter().enumerate() {
             for batch in chunk.chunks(4_000) {
                 let started = Instant::now();
-                s.apply_remote(batch.to_vec())?;
+                s.apply_remote(batch.to_vec(), credithub_node::clock::now_millis())?;
                 if i == 0 {
                     seconds += started.elapsed().as_secs_f64();
                 }
@@ -208,9 +209,9 @@ async fn wait_compactions_settled(
 /// A raw QUIC stream over loopback with the same certificates: MB/s for `bytes`.
 async fn raw_quic(certs: &Path, bytes: u64) -> anyhow::Result<f64> {
     use credithub_node::link::quic::{connect, node_endpoint};
-    let server = node_endpoint(certs, ([127, 0, 0, 1], 0).into())?;
+    let server = node_endpoint(certs, ([127, 0, 0, 1], 0).into(), LINK_VERSION)?;
     let addr = server.local_addr()?;
-    let client = node_endpoint(certs, ([127, 0, 0, 1], 0).into())?;
+    let client = node_endpoint(certs, ([127, 0, 0, 1], 0).into(), LINK_VERSION)?;
     let receiver = tokio::spawn(async move {
         let conn = server.accept().await.context("no connection")?.await?;
         // Nodes allow no unidirectional streams: the push uses a bidirectional one.
@@ -494,7 +495,7 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
                 .collect();
             added += chunk.len() as u64;
             for batch in chunk.chunks(4_000) {
-                store.apply_remote(batch.to_vec())?;
+                store.apply_remote(batch.to_vec(), credithub_node::clock::now_millis())?;
             }
             Ok(())
         })?;

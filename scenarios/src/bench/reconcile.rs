@@ -64,7 +64,7 @@ fn ours(a: &MemIndex, b: &MemIndex) -> anyhow::Result<Figures> {
     let mut msg = left.start()?;
     let (mut messages, mut bytes_ab, mut bytes_ba, mut to_right) = (1usize, 0, 0, true);
     loop {
-        let wire = msg.encode();
+        let wire = msg.encode()?;
         if to_right {
             bytes_ab += wire.len();
         } else {

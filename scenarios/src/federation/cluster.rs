@@ -36,6 +36,9 @@ pub struct RunningNode {
     pub metrics: String,
     /// Environment variables for its next start (`CREDIT_SYNC__DEBOUNCE_MS`, …).
     pub env: Vec<(String, String)>,
+    /// The `credit-node` binary of its next start, when not this build's (an older
+    /// release, in a rolling upgrade).
+    pub binary: Option<PathBuf>,
     process: Option<Child>,
 }
 
@@ -120,6 +123,42 @@ impl Cluster {
         interval: Duration,
         extra: impl Fn(usize) -> String,
     ) -> anyhow::Result<Cluster> {
+        Self::start_with_env(root, specs, subscriptions, interval, extra, |_| Vec::new())
+    }
+
+    /// [`start_with`](Self::start_with), with `env(i)` set in node `i`'s environment
+    /// (`CREDIT_*` settings, say), now and at every restart.
+    pub fn start_with_env(
+        root: &Path,
+        specs: Vec<NodeSpec>,
+        subscriptions: Vec<RecordKind>,
+        interval: Duration,
+        extra: impl Fn(usize) -> String,
+        env: impl Fn(usize) -> Vec<(String, String)>,
+    ) -> anyhow::Result<Cluster> {
+        let mut cluster = Self::prepare(root, specs, subscriptions, interval, extra, env)?;
+        cluster.start_all()?;
+        Ok(cluster)
+    }
+
+    /// Starts every node, parents first.
+    pub fn start_all(&mut self) -> anyhow::Result<()> {
+        for i in 0..self.nodes.len() {
+            self.start_node(i)?;
+        }
+        Ok(())
+    }
+
+    /// [`start_with_env`](Self::start_with_env) without starting anything: the nodes'
+    /// certificates, configurations and directories, ready for [`Cluster::start_all`].
+    pub fn prepare(
+        root: &Path,
+        specs: Vec<NodeSpec>,
+        subscriptions: Vec<RecordKind>,
+        interval: Duration,
+        extra: impl Fn(usize) -> String,
+        env: impl Fn(usize) -> Vec<(String, String)>,
+    ) -> anyhow::Result<Cluster> {
         if root.exists() {
             std::fs::remove_dir_all(root)
                 .with_context(|| format!("emptying {}", root.display()))?;
@@ -160,7 +199,8 @@ impl Cluster {
                 dir,
                 address,
                 metrics,
-                env: Vec::new(),
+                env: env(nodes.len()),
+                binary: None,
                 process: None,
             });
         }
@@ -188,16 +228,12 @@ impl Cluster {
             let toml = format!("{toml}{}", extra_tables(&extra(i)));
             std::fs::write(n.dir.join("node.toml"), toml)?;
         }
-        let mut cluster = Cluster {
+        Ok(Cluster {
             nodes,
             root: root.to_path_buf(),
             subscriptions,
             ca_key,
-        };
-        for i in 0..cluster.nodes.len() {
-            cluster.start_node(i)?;
-        }
-        Ok(cluster)
+        })
     }
 
     /// The process id of node `i`, while it runs.
@@ -217,7 +253,11 @@ impl Cluster {
             .create(true)
             .append(true)
             .open(n.dir.join("node.log"))?;
-        let child = Command::new(node_binary()?)
+        let binary = match &n.binary {
+            Some(b) => b.clone(),
+            None => node_binary()?,
+        };
+        let child = Command::new(binary)
             .arg("--config")
             .arg("node.toml")
             .current_dir(&n.dir)

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -6,10 +6,10 @@
 use credithub_protocol::record::LicenceCategory;
 
 /// Shares of subject classes: organisations, individual businesses, natural persons.
-pub type SubjectShares = [u32; 3];
+pub(super) type SubjectShares = [u32; 3];
 
 /// A department that exists in every division and decides records.
-pub struct Agency {
+pub(super) struct Agency {
     /// Name suffix after the place: 市场监督管理局.
     pub name: &'static str,
     /// Short form inside document numbers: 市监 in 苏市监罚〔2024〕12号.
@@ -21,7 +21,7 @@ pub struct Agency {
 }
 
 /// A kind of violation and how it is punished.
-pub struct Violation {
+pub(super) struct Violation {
     /// Violation type (`CF_WFXW`).
     pub kind: &'static str,
     /// Facts (`CF_SY`).
@@ -47,7 +47,7 @@ const fn v(
 }
 
 /// Index of the market regulation agency in [`AGENCIES`].
-pub const MARKET: usize = 0;
+pub(super) const MARKET: usize = 0;
 const ECOLOGY: usize = 1;
 const TAX: usize = 2;
 const SAFETY: usize = 3;
@@ -62,7 +62,7 @@ const TOBACCO: usize = 11;
 
 /// The agencies of every division, indexed by the constants above.
 #[rustfmt::skip]
-pub const AGENCIES: &[Agency] = &[
+pub(super) const AGENCIES: &[Agency] = &[
     Agency { name: "市场监督管理局", abbr: "市监", penalty_weight: 34, violations: &[
         v("虚假宣传", "当事人在其网店商品详情页对商品的功能作虚假宣传，欺骗、误导消费者", "《中华人民共和国反不正当竞争法》第二十条第一款", None),
         v("违法发布广告", "当事人在宣传单中使用“国家级”“最佳”等绝对化用语", "《中华人民共和国广告法》第五十七条第一项", None),
@@ -126,7 +126,7 @@ pub const AGENCIES: &[Agency] = &[
 ];
 
 /// A kind of licence an agency grants.
-pub struct LicenceType {
+pub(super) struct LicenceType {
     /// The granting agency (index into [`AGENCIES`]).
     pub agency: usize,
     /// Relative share among licences.
@@ -180,7 +180,7 @@ const DECISION: &str = "准予行政许可决定书";
 
 /// Licence types, with their shares.
 #[rustfmt::skip]
-pub const LICENCES: &[LicenceType] = &[
+pub(super) const LICENCES: &[LicenceType] = &[
     lt(MARKET, 22, "食品经营许可证", DECISION, Ordinary, &["预包装食品销售（含冷藏冷冻食品）", "热食类食品制售", "散装食品销售（不含冷藏冷冻食品）", "保健食品销售"], Some(5), "JY1{D}{N7}", [50, 50, 0]),
     lt(MARKET, 22, "营业执照", "准予设立登记通知书", Registration, &["企业设立登记", "变更登记（经营范围）", "变更登记（住所）", "变更登记（法定代表人）"], None, "{U}", [70, 30, 0]),
     lt(MARKET, 5, "特种设备使用登记证", "特种设备使用登记决定书", Registration, &["电梯使用登记", "压力容器使用登记", "场（厂）内专用机动车辆使用登记"], None, "梯{P}{D}{N5}({Y})", [100, 0, 0]),
@@ -199,7 +199,7 @@ pub const LICENCES: &[LicenceType] = &[
 ];
 
 /// A red or black list kept by an agency.
-pub struct ListType {
+pub(super) struct ListType {
     /// The keeping agency (index into [`AGENCIES`]).
     pub agency: usize,
     /// Relative share among lists of its colour.
@@ -218,7 +218,7 @@ pub struct ListType {
 
 /// Black lists (严重失信主体名单).
 #[rustfmt::skip]
-pub const BLACK_LISTS: &[ListType] = &[
+pub(super) const BLACK_LISTS: &[ListType] = &[
     ListType { agency: TAX, weight: 30, name: "重大税收违法失信主体", reasons: &["虚开增值税专用发票", "偷税数额在100万元以上且占应纳税额10%以上", "逃避追缴欠税", "骗取出口退税"], basis: "《重大税收违法失信主体信息公布管理办法》第六条", years: 3, subjects: [85, 10, 5] },
     ListType { agency: MARKET, weight: 25, name: "市场监督管理严重违法失信名单", reasons: &["提交虚假材料取得公司登记", "因食品安全违法行为受到较重行政处罚", "被吊销营业执照且受到其他较重行政处罚"], basis: "《市场监督管理严重违法失信名单管理办法》第二条", years: 3, subjects: [80, 20, 0] },
     ListType { agency: LABOUR, weight: 20, name: "拖欠农民工工资失信联合惩戒对象名单", reasons: &["克扣、无故拖欠农民工工资达到认定拒不支付劳动报酬罪数额标准", "因拖欠农民工工资违法行为引发群体性事件"], basis: "《拖欠农民工工资失信联合惩戒对象名单管理暂行办法》第五条", years: 3, subjects: [75, 5, 20] },
@@ -229,7 +229,7 @@ pub const BLACK_LISTS: &[ListType] = &[
 
 /// Red lists (守信红名单).
 #[rustfmt::skip]
-pub const RED_LISTS: &[ListType] = &[
+pub(super) const RED_LISTS: &[ListType] = &[
     ListType { agency: TAX, weight: 45, name: "纳税信用A级纳税人", reasons: &["年度纳税信用评价为A级"], basis: "《纳税信用管理办法（试行）》第十九条", years: 1, subjects: [100, 0, 0] },
     ListType { agency: MARKET, weight: 25, name: "守合同重信用企业", reasons: &["连续两年守合同重信用", "合同管理制度健全、履约率高"], basis: "《守合同重信用企业公示工作指导意见》", years: 2, subjects: [100, 0, 0] },
     ListType { agency: REFORM, weight: 15, name: "守信激励对象", reasons: &["连续三年无不良信用记录", "获评诚信示范企业"], basis: "《关于建立完善守信联合激励和失信联合惩戒制度加快推进社会诚信建设的指导意见》", years: 2, subjects: [100, 0, 0] },
@@ -237,7 +237,7 @@ pub const RED_LISTS: &[ListType] = &[
 ];
 
 /// Obligations fixed by judgments; `{}` is replaced by an amount in yuan.
-pub const OBLIGATIONS: &[&str] = &[
+pub(super) const OBLIGATIONS: &[&str] = &[
     "支付货款人民币{}元及逾期付款利息",
     "偿还借款本金人民币{}元及利息",
     "支付工程款人民币{}元",
@@ -247,10 +247,10 @@ pub const OBLIGATIONS: &[&str] = &[
 ];
 
 /// Performance of the obligation.
-pub const PERFORMANCE: &[(&str, u32)] = &[("全部未履行", 85), ("部分履行", 15)];
+pub(super) const PERFORMANCE: &[(&str, u32)] = &[("全部未履行", 85), ("部分履行", 15)];
 
 /// Dishonest conduct (失信情形).
-pub const CONDUCT: &[&str] = &[
+pub(super) const CONDUCT: &[&str] = &[
     "有履行能力而拒不履行生效法律文书确定义务",
     "违反财产报告制度",
     "违反限制消费令",
@@ -259,7 +259,7 @@ pub const CONDUCT: &[&str] = &[
 ];
 
 /// Kinds of judgment used as enforcement basis: (case type, document name).
-pub const BASES: &[(&str, &str)] = &[
+pub(super) const BASES: &[(&str, &str)] = &[
     ("民初", "民事判决书"),
     ("民初", "民事调解书"),
     ("民终", "民事判决书"),

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 /// Penalty file column codes.
-pub const PENALTY_CODES: [&str; 30] = [
+pub(super) const PENALTY_CODES: [&str; 30] = [
     "CF_XDR_MC",
     "CF_XDR_LB",
     "CF_XDR_SHXYM",
@@ -37,7 +37,7 @@ pub const PENALTY_CODES: [&str; 30] = [
 ];
 
 /// Licence file column codes.
-pub const LICENCE_CODES: [&str; 28] = [
+pub(super) const LICENCE_CODES: [&str; 28] = [
     "XK_XDR_MC",
     "XK_XDR_LB",
     "XK_XDR_SHXYM",
@@ -123,7 +123,7 @@ const LICENCE_NAMES: [&str; 15] = [
 ];
 
 /// The Chinese header of the penalty file (`penalty`) or the licence file.
-pub fn chinese_names(penalty: bool) -> Vec<&'static str> {
+pub(super) fn chinese_names(penalty: bool) -> Vec<&'static str> {
     let tail: &[&str] = if penalty {
         &PENALTY_NAMES
     } else {
@@ -133,29 +133,29 @@ pub fn chinese_names(penalty: bool) -> Vec<&'static str> {
 }
 
 /// Party column indexes, the same in both files.
-pub mod party {
+pub(super) mod party {
     /// Name (`*_XDR_MC`).
-    pub const NAME: usize = 0;
+    pub(crate) const NAME: usize = 0;
     /// Party kind (`*_XDR_LB`).
-    pub const KIND: usize = 1;
+    pub(crate) const KIND: usize = 1;
     /// USCC (`*_XDR_SHXYM`).
-    pub const USCC: usize = 2;
+    pub(crate) const USCC: usize = 2;
     /// Business registration number (`*_XDR_GSZC`).
-    pub const REG_NO: usize = 3;
+    pub(crate) const REG_NO: usize = 3;
     /// Organisation code (`*_XDR_ZZJG`).
-    pub const ORG_CODE: usize = 4;
+    pub(crate) const ORG_CODE: usize = 4;
     /// Tax registration number (`*_XDR_SWDJ`).
-    pub const TAX_NO: usize = 5;
+    pub(crate) const TAX_NO: usize = 5;
     /// Legal representative (`*_FRDB`).
-    pub const REP: usize = 8;
+    pub(crate) const REP: usize = 8;
     /// Representative's document type (`*_FR_ZJLX`).
-    pub const REP_ID_TYPE: usize = 9;
+    pub(crate) const REP_ID_TYPE: usize = 9;
     /// Representative's document number (`*_FR_ZJHM`).
-    pub const REP_ID: usize = 10;
+    pub(crate) const REP_ID: usize = 10;
     /// Natural person's document type (`*_XDR_ZJLX`).
-    pub const ID_TYPE: usize = 11;
+    pub(crate) const ID_TYPE: usize = 11;
     /// Natural person's document number (`*_XDR_ZJHM`).
-    pub const ID: usize = 12;
+    pub(crate) const ID: usize = 12;
 }
 
 /// Formats an amount in fen as 万元, exactly: 1 万元 is 1,000,000 fen, so six decimals
@@ -196,7 +196,7 @@ pub fn wan_to_fen(text: &str) -> Option<i64> {
 
 /// A writer that takes UTF-8 and writes it through unchanged or as GB18030, counting
 /// the bytes written. Incomplete UTF-8 sequences at the end of a write wait for the next.
-pub struct Transcoder<W: Write> {
+pub(super) struct Transcoder<W: Write> {
     inner: W,
     gb18030: bool,
     pending: Vec<u8>,
@@ -206,7 +206,7 @@ pub struct Transcoder<W: Write> {
 
 impl<W: Write> Transcoder<W> {
     /// Wraps a writer.
-    pub fn new(inner: W, gb18030: bool) -> Self {
+    pub(super) fn new(inner: W, gb18030: bool) -> Self {
         Transcoder {
             inner,
             gb18030,
@@ -216,7 +216,7 @@ impl<W: Write> Transcoder<W> {
     }
 
     /// The wrapped writer.
-    pub fn into_inner(self) -> W {
+    pub(super) fn into_inner(self) -> W {
         self.inner
     }
 

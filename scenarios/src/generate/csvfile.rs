@@ -142,9 +142,9 @@ pub struct CsvReport {
 
 /// Columns that faults touch.
 mod col {
-    pub const P_FK: usize = 19;
-    pub const P_JDRQ: usize = 22;
-    pub const L_JDRQ: usize = 19;
+    pub(super) const P_FK: usize = 19;
+    pub(super) const P_JDRQ: usize = 22;
+    pub(super) const L_JDRQ: usize = 19;
 }
 
 fn kind_text(kind: SubjectKind) -> &'static str {

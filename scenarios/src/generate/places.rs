@@ -89,7 +89,7 @@ pub(crate) struct Places {
 
 impl Places {
     /// Expands a jurisdiction.
-    pub fn new(origin: DivisionCode) -> Result<Self, GenerateError> {
+    pub(super) fn new(origin: DivisionCode) -> Result<Self, GenerateError> {
         let mut codes: Vec<(DivisionCode, &'static str)> = DivisionCode::all_current()
             .filter(|&(c, _)| c != DivisionCode::NATIONAL && mainland(c) && origin.contains(c))
             .collect();
@@ -175,7 +175,7 @@ impl Places {
 
     /// A county-level code inside `code` (itself when it is county-level or has no
     /// listed counties): resident ids carry county codes.
-    pub fn county_in(&self, code: DivisionCode, rng: &mut ChaCha8Rng) -> DivisionCode {
+    pub(super) fn county_in(&self, code: DivisionCode, rng: &mut ChaCha8Rng) -> DivisionCode {
         let span = match code.level() {
             DivisionLevel::Prefecture => 99,
             DivisionLevel::Province => 9_999,
@@ -204,7 +204,7 @@ pub(crate) struct Authorities {
 
 impl Authorities {
     /// Creates the authorities of every home place, with distinct valid USCCs.
-    pub fn new(places: &Places, rng: &mut ChaCha8Rng) -> Self {
+    pub(super) fn new(places: &Places, rng: &mut ChaCha8Rng) -> Self {
         let mut seen = HashSet::new();
         let mut uscc = |category: char, code: DivisionCode, rng: &mut ChaCha8Rng| loop {
             let body: u32 = rng.gen_range(0..10_000_000);
@@ -250,12 +250,12 @@ impl Authorities {
     }
 
     /// The authority of an agency at a home place.
-    pub fn get(&self, place: usize, agency: usize) -> &Authority {
+    pub(super) fn get(&self, place: usize, agency: usize) -> &Authority {
         &self.agencies[place * AGENCIES.len() + agency]
     }
 
     /// The index of an authority, for per-authority counters.
-    pub fn index(place: usize, agency: usize) -> usize {
+    pub(super) fn index(place: usize, agency: usize) -> usize {
         place * AGENCIES.len() + agency
     }
 }

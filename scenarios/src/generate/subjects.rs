@@ -298,7 +298,7 @@ impl Builder<'_> {
 impl Pool {
     /// Builds `size` distinct subjects: 65% organisations, 25% individual businesses,
     /// 10% natural persons (at least one of each).
-    pub fn new(size: usize, places: &Places, rng: &mut ChaCha8Rng) -> Pool {
+    pub(super) fn new(size: usize, places: &Places, rng: &mut ChaCha8Rng) -> Pool {
         let orgs = (size * 65 / 100).max(1);
         let individuals = (size * 25 / 100).max(1);
         let persons = size.saturating_sub(orgs + individuals).max(1);
@@ -319,7 +319,7 @@ impl Pool {
     /// Picks the index of a member of a class, the front of the list far more often than
     /// the back: rank `len · u^skew` for uniform `u`, so with skew 2 the top 1% of a class
     /// get 10% of the picks.
-    pub fn pick(&self, class: usize, skew: f64, rng: &mut ChaCha8Rng) -> usize {
+    pub(super) fn pick(&self, class: usize, skew: f64, rng: &mut ChaCha8Rng) -> usize {
         let len = self.classes[class].len();
         let u: f64 = rng.gen();
         // u·u is exact IEEE arithmetic, so the default skew gives the same picks on every

@@ -4,7 +4,7 @@
 //! plausible names.
 
 /// Common Chinese surnames, most frequent first (the generator skews towards the front).
-pub const SURNAMES: &[&str] = &[
+pub(super) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
     "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",
@@ -15,7 +15,7 @@ pub const SURNAMES: &[&str] = &[
 ];
 
 /// Characters used in given names.
-pub const GIVEN: &[&str] = &[
+pub(super) const GIVEN: &[&str] = &[
     "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
     "超", "秀", "霞", "平", "刚", "桂", "英", "华", "玉", "兰", "萍", "鹏", "辉", "建", "国", "红",
     "文", "斌", "宇", "浩", "凯", "俊", "帆", "琳", "婷", "雪", "晨", "欣", "怡", "佳", "思", "雨",
@@ -24,7 +24,7 @@ pub const GIVEN: &[&str] = &[
 ];
 
 /// Characters for two-character trade names (字号) such as 恒远, 华信.
-pub const TRADE: &[&str] = &[
+pub(super) const TRADE: &[&str] = &[
     "恒", "远", "华", "信", "鑫", "源", "泰", "达", "盛", "昌", "隆", "丰", "宏", "瑞", "祥", "德",
     "佳", "美", "新", "正", "和", "安", "康", "兴", "旺", "福", "利", "通", "诚", "汇", "金", "银",
     "星", "辰", "宇", "创", "博", "睿", "智", "联", "合", "众", "中", "天", "海", "江", "润", "泽",
@@ -33,7 +33,7 @@ pub const TRADE: &[&str] = &[
 ];
 
 /// Industry parts of company names (行业表述).
-pub const INDUSTRIES: &[&str] = &[
+pub(super) const INDUSTRIES: &[&str] = &[
     "精密机械",
     "电子科技",
     "信息技术",
@@ -85,10 +85,10 @@ pub const INDUSTRIES: &[&str] = &[
 ];
 
 /// Legal forms of companies, with weights (limited companies far outnumber joint-stock ones).
-pub const COMPANY_FORMS: &[(&str, u32)] = &[("有限公司", 92), ("股份有限公司", 8)];
+pub(super) const COMPANY_FORMS: &[(&str, u32)] = &[("有限公司", 92), ("股份有限公司", 8)];
 
 /// Kinds of public institutions (事业单位), for organisations with authority 1 category 2.
-pub const INSTITUTIONS: &[&str] = &[
+pub(super) const INSTITUTIONS: &[&str] = &[
     "职业培训中心",
     "检验检测中心",
     "人民医院",
@@ -102,7 +102,7 @@ pub const INSTITUTIONS: &[&str] = &[
 ];
 
 /// Kinds of social organisations (社会组织), for authority 5.
-pub const SOCIAL_ORGS: &[&str] = &[
+pub(super) const SOCIAL_ORGS: &[&str] = &[
     "行业协会",
     "商会",
     "慈善基金会",
@@ -115,7 +115,7 @@ pub const SOCIAL_ORGS: &[&str] = &[
 
 /// Towns and subdistricts used in individual business names. Generic on purpose: they
 /// read as plausible in any county.
-pub const TOWNS: &[&str] = &[
+pub(super) const TOWNS: &[&str] = &[
     "城关镇",
     "城南街道",
     "城北街道",
@@ -145,7 +145,7 @@ pub const TOWNS: &[&str] = &[
 ];
 
 /// Shop kinds for individual businesses (个体工商户).
-pub const SHOPS: &[&str] = &[
+pub(super) const SHOPS: &[&str] = &[
     "小吃店",
     "便利店",
     "五金店",
@@ -173,7 +173,7 @@ pub const SHOPS: &[&str] = &[
 ];
 
 /// One-character abbreviations of province-level divisions, by their two code digits.
-pub const PROVINCE_ABBR: &[(u32, &str)] = &[
+pub(super) const PROVINCE_ABBR: &[(u32, &str)] = &[
     (11, "京"),
     (12, "津"),
     (13, "冀"),
@@ -209,7 +209,7 @@ pub const PROVINCE_ABBR: &[(u32, &str)] = &[
 
 /// Retired GB/T 2260 codes that still appear inside identifiers issued before the
 /// division changed (e.g. Wujiang city 320584 became Wujiang district 320509).
-pub const RETIRED: &[(u32, &str)] = &[
+pub(super) const RETIRED: &[(u32, &str)] = &[
     (320584, "吴江市"),
     (330183, "富阳市"),
     (330185, "临安市"),
@@ -237,7 +237,7 @@ pub const RETIRED: &[(u32, &str)] = &[
 ];
 
 /// The one-character abbreviation of the province containing `code` (`苏` for 320583).
-pub fn province_abbr(code: u32) -> &'static str {
+pub(super) fn province_abbr(code: u32) -> &'static str {
     let p = code / 10_000;
     PROVINCE_ABBR
         .iter()
@@ -265,7 +265,7 @@ const PLACE_SUFFIXES: &[&str] = &[
 
 /// The place part of a division name used in company names: `苏州市` → `苏州`. Names
 /// that would shrink below two characters stay whole (`沙县`).
-pub fn place_stem(name: &str) -> &str {
+pub(super) fn place_stem(name: &str) -> &str {
     for suffix in PLACE_SUFFIXES {
         if let Some(stem) = name.strip_suffix(suffix) {
             if stem.chars().count() >= 2 {

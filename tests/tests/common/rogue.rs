@@ -20,12 +20,12 @@ use credithub_scenarios::federation::check::converge;
 use credithub_scenarios::federation::cluster::{call, Cluster, NodeSpec};
 
 /// A division code known to be valid.
-pub fn code(s: &str) -> DivisionCode {
+pub(crate) fn code(s: &str) -> DivisionCode {
     DivisionCode::parse(s).expect("code")
 }
 
 /// National hub, Jiangsu and Nanjing.
-pub fn three_tier() -> Vec<NodeSpec> {
+pub(crate) fn three_tier() -> Vec<NodeSpec> {
     vec![
         NodeSpec {
             name: "national".into(),
@@ -47,7 +47,7 @@ pub fn three_tier() -> Vec<NodeSpec> {
 
 /// A certs directory `dir` trusting the CA of `ca_dir`, with a node certificate for
 /// `name` of `jurisdiction` signed by the CA key `ca_key`.
-pub fn node_certs(
+pub(crate) fn node_certs(
     dir: &Path,
     ca_dir: &Path,
     ca_key: &Path,
@@ -63,7 +63,7 @@ pub fn node_certs(
 }
 
 /// A client endpoint presenting the node certificate of `certs_dir`.
-pub fn node_endpoint(certs_dir: &Path) -> quinn::Endpoint {
+pub(crate) fn node_endpoint(certs_dir: &Path) -> quinn::Endpoint {
     let mut ep = quinn::Endpoint::client(([127, 0, 0, 1], 0).into()).expect("endpoint");
     ep.set_default_client_config(client_quic_config(certs_dir, None).expect("config"));
     ep
@@ -71,7 +71,7 @@ pub fn node_endpoint(certs_dir: &Path) -> quinn::Endpoint {
 
 /// Connects and opens a sync session as `own`: refused peers fail at the handshake or
 /// when the stream is first used.
-pub async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> Result<(), String> {
+pub(crate) async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> Result<(), String> {
     let conn = ep
         .connect(addr.parse().expect("addr"), "localhost")
         .map_err(|e| e.to_string())?
@@ -83,6 +83,7 @@ pub async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> Result<
         open_as_child(
             &mut send,
             &mut recv,
+            credithub_node::link::quic::negotiated_version(&conn),
             code(own),
             &[],
             SessionMode::Sync,
@@ -99,7 +100,7 @@ pub async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> Result<
 }
 
 /// A penalty record of `origin` about a Suzhou subject, as it travels.
-pub fn wire(origin: &str, n: u32, version: u64) -> WireRecord {
+pub(crate) fn wire(origin: &str, n: u32, version: u64) -> WireRecord {
     let body = body_about(n, "320583");
     let key = RecordKey::derive(code(origin), RecordKind::PENALTY, &body);
     let enc = EncodedRecord::from_parts(
@@ -115,7 +116,7 @@ pub fn wire(origin: &str, n: u32, version: u64) -> WireRecord {
 
 /// A forged child: opens a session as `own`, reconciles from an empty index, then
 /// pushes `records` whatever the parent asked for.
-pub async fn push_as_child(
+pub(crate) async fn push_as_child(
     ep: &quinn::Endpoint,
     addr: &str,
     own: DivisionCode,
@@ -128,6 +129,7 @@ pub async fn push_as_child(
     let scope: LinkScope = open_as_child(
         &mut send,
         &mut recv,
+        credithub_node::link::quic::negotiated_version(&conn),
         own,
         &[],
         SessionMode::Sync,
@@ -172,7 +174,7 @@ pub async fn push_as_child(
 
 /// The honest federation still works: a penalty written at node `writer` (about a
 /// subject of `division`) reaches every node, and all converge within two minutes.
-pub async fn honest_nodes_converge(
+pub(crate) async fn honest_nodes_converge(
     cluster: &Cluster,
     clients: &[AdminClient],
     writer: usize,
@@ -191,4 +193,74 @@ pub async fn honest_nodes_converge(
         .await
         .expect("checks");
     assert!(ok, "honest nodes converge: {checks:?}");
+}
+
+/// A forged child that syncs once like an honest one (from an empty index, sending
+/// nothing), then answers each fresh query its parent asks on the same connection
+/// with `answer` (and [`Frame::Done`] only if `answer` has one). The connection stays
+/// open while the returned handle lives.
+pub(crate) async fn child_answering_fresh(
+    ep: &quinn::Endpoint,
+    addr: &str,
+    own: DivisionCode,
+    answer: Vec<Frame>,
+) -> quinn::Connection {
+    let (conn, _) = connect(ep, addr.parse().expect("addr"), "localhost")
+        .await
+        .expect("connects");
+    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+    let scope: LinkScope = open_as_child(
+        &mut send,
+        &mut recv,
+        credithub_node::link::quic::negotiated_version(&conn),
+        own,
+        &[],
+        SessionMode::Sync,
+        NodeReport::default(),
+    )
+    .await
+    .expect("accepted");
+    let empty = MemIndex::new();
+    let mut rec = Reconciler::new(&empty, |p| scope.covers(p), Limits::default());
+    write_frame(&mut send, &Frame::Sync(rec.start().expect("start")))
+        .await
+        .expect("hello");
+    while !rec.is_finished() {
+        let Some((Frame::Sync(m), _)) = read_frame(&mut recv).await.expect("frame") else {
+            panic!("expected a sync frame");
+        };
+        match rec.receive(m).expect("reconciles") {
+            Some(reply) => write_frame(&mut send, &Frame::Sync(reply))
+                .await
+                .map(|_| ())
+                .expect("reply"),
+            None => break,
+        }
+    }
+    // Want nothing, send nothing; read the parent's side to its end.
+    write_frame(&mut send, &Frame::WantDone)
+        .await
+        .expect("want-done");
+    write_frame(&mut send, &Frame::Done { records: 0 })
+        .await
+        .expect("done");
+    let _ = send.finish();
+    while let Ok(Some(_)) = read_frame(&mut recv).await {}
+    let serving = conn.clone();
+    tokio::spawn(async move {
+        while let Ok((mut send, mut recv)) = serving.accept_bi().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                if let Ok(Some((Frame::SubjectQuery { .. }, _))) = read_frame(&mut recv).await {
+                    for f in &answer {
+                        if write_frame(&mut send, f).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = send.finish();
+                }
+            });
+        }
+    });
+    conn
 }

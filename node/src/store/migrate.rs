@@ -1,0 +1,266 @@
+//! Store formats, and the in-place migration of a store of an older format.
+//!
+//! # Format history
+//!
+//! | format | written by            | layout                                                   |
+//! |--------|-----------------------|----------------------------------------------------------|
+//! | 1      | be2d4bf until d3c6b43 | the first store; this build does not migrate it          |
+//! | 2      | d3c6b43 until 029dbc3 | the families of [`keys`] (`arrivals` and `audit` came within format 2 and are created empty when missing); `meta` holds `format` and `jurisdiction` as text |
+//! | 3      | this build            | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
+//!
+//! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
+//! still written, though this build reads only `format` (to learn the format before
+//! anything else): they are what a binary of format 2 reads, and with both present it
+//! refuses a newer store with its own message ("has format 3; this build reads format
+//! 2") instead of misreading it or calling it corrupt.
+//!
+//! # Migration
+//!
+//! [`Store::open`](super::Store::open) reads `meta/format` before anything else:
+//!
+//! * the current format ([`STORE_FORMAT`]): the store opens;
+//! * an older one from [`OLDEST_FORMAT`] on: the migration steps (the list `STEPS`
+//!   in this module) run in order, each from format N to N + 1, and the store opens at the current format. Each step is
+//!   **one atomic, synced `WriteBatch`** holding its rewritten entries, the new format
+//!   number and the metadata's history with the step appended, so a crash leaves the
+//!   store at a whole format and the next open resumes from there. Each step is logged
+//!   (info) with the number of entries it rewrote, and reported by
+//!   [`Store::migrated`](super::Store::migrated);
+//! * a newer one, or one older than [`OLDEST_FORMAT`]: the store is refused
+//!   ([`StoreError::FormatTooNew`], [`StoreError::Format`]) and nothing of it is
+//!   written: an existing store opens with exactly the column families it has, and
+//!   ours that it lacks are created only once its format is known to be readable.
+//!
+//! A store of another jurisdiction than the one asked for is refused before it is
+//! migrated. A migration cannot be undone: a backup taken before it is the way back
+//! to an older binary.
+
+use rocksdb::WriteBatch;
+use serde::{Deserialize, Serialize};
+
+use credithub_protocol::DivisionCode;
+
+use super::keys;
+use super::{Result, Store, StoreError, STORE_FORMAT};
+
+/// The version of this build, recorded in the history of the migrations it runs.
+pub const BINARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The oldest format this build migrates from.
+pub const OLDEST_FORMAT: u32 = 2;
+
+/// `meta` key of the format number as decimal text (every format).
+pub(crate) const META_FORMAT: &[u8] = b"format";
+/// `meta` key of the jurisdiction as six-digit text (every format; read up to format 2).
+pub(crate) const META_JURISDICTION: &[u8] = b"jurisdiction";
+/// `meta` key of the [`StoreMeta`] value (from format 3 on).
+pub(crate) const META_STORE: &[u8] = b"store";
+
+/// What a store records about itself (`meta/store`, from format 3 on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreMeta {
+    /// The store's format (the same as the `meta/format` text).
+    pub format: u32,
+    /// The jurisdiction the store belongs to.
+    pub jurisdiction: DivisionCode,
+    /// When the store was created (ms since the epoch); `None` for a store created
+    /// before format 3, which did not record it.
+    pub created_at_ms: Option<u64>,
+    /// Every migration the store went through, oldest first.
+    pub migrations: Vec<Migration>,
+}
+
+/// One migration step a store went through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migration {
+    /// The format before the step.
+    pub from: u32,
+    /// The format after it (`from + 1`).
+    pub to: u32,
+    /// When it ran (ms since the epoch).
+    pub at_ms: u64,
+    /// The version of credit-node that ran it.
+    pub binary_version: String,
+    /// How many entries it rewrote.
+    pub rewritten: u64,
+}
+
+/// One step of the list: turns a store of format `from` into format `from + 1`.
+pub(crate) struct Step {
+    /// The format the step starts from.
+    pub(crate) from: u32,
+    /// Adds the step's rewritten entries to the batch and returns how many there are,
+    /// with the store's metadata as it stands before the step (the caller adds the
+    /// new format, the history entry and the format text to the same batch).
+    pub(crate) run: fn(&Store, &mut WriteBatch) -> Result<(u64, StoreMeta)>,
+}
+
+/// The migration steps, in order: step *i* starts from format `OLDEST_FORMAT + i`.
+pub(crate) const STEPS: &[Step] = &[Step {
+    from: 2,
+    run: meta_as_one_value,
+}];
+
+// The list must lead from the oldest format to the current one, one format at a time.
+const _: () = {
+    assert!(STEPS.len() as u32 == STORE_FORMAT - OLDEST_FORMAT);
+    let mut i = 0;
+    while i < STEPS.len() {
+        assert!(STEPS[i].from == OLDEST_FORMAT + i as u32);
+        i += 1;
+    }
+};
+
+/// 2 → 3: the `format` and `jurisdiction` text entries become one [`StoreMeta`]
+/// (both text entries stay, for older binaries; see the module documentation).
+fn meta_as_one_value(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    let jurisdiction = legacy_jurisdiction(store)?;
+    let meta = StoreMeta {
+        format: 2,
+        jurisdiction,
+        created_at_ms: None,
+        migrations: Vec::new(),
+    };
+    // Both text entries are rewritten into the typed value (which the caller writes).
+    Ok((2, meta))
+}
+
+/// What the store's `meta/format` entry says.
+pub(crate) enum Found {
+    /// No format entry: a store that was never initialised.
+    Nothing,
+    /// This format.
+    Format(u32),
+}
+
+/// Reads the `meta/format` text (the first thing an open reads).
+pub(crate) fn read_format(store: &Store) -> Result<Found> {
+    let meta = store.cf(keys::CF_META);
+    let Some(text) = store
+        .db
+        .get_cf(meta, META_FORMAT)
+        .map_err(|e| store.db_err(e))?
+    else {
+        return Ok(Found::Nothing);
+    };
+    let text = String::from_utf8_lossy(&text);
+    text.trim()
+        .parse::<u32>()
+        .map(Found::Format)
+        .map_err(|_| store.corrupt("metadata", format!("format {text:?} is not a number")))
+}
+
+/// Refuses a format this build neither reads nor migrates.
+pub(crate) fn check_readable(store: &Store, found: u32) -> Result<()> {
+    if found > STORE_FORMAT {
+        Err(StoreError::FormatTooNew {
+            path: store.path.clone(),
+            found,
+        })
+    } else if found < OLDEST_FORMAT {
+        Err(StoreError::Format {
+            path: store.path.clone(),
+            found,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The jurisdiction of the `meta/jurisdiction` text entry.
+pub(crate) fn legacy_jurisdiction(store: &Store) -> Result<DivisionCode> {
+    let meta = store.cf(keys::CF_META);
+    let text = store
+        .db
+        .get_cf(meta, META_JURISDICTION)
+        .map_err(|e| store.db_err(e))?
+        .ok_or_else(|| store.corrupt("metadata", "the jurisdiction entry is missing".into()))?;
+    let text = String::from_utf8_lossy(&text).into_owned();
+    DivisionCode::parse(&text)
+        .map_err(|e| store.corrupt("metadata", format!("jurisdiction {text:?}: {e}")))
+}
+
+/// Reads the [`StoreMeta`] of a store of the current format, checked against the
+/// `format` text it was found with.
+pub(crate) fn read_meta(store: &Store, format: u32) -> Result<StoreMeta> {
+    let cf = store.cf(keys::CF_META);
+    let bytes = store
+        .db
+        .get_cf(cf, META_STORE)
+        .map_err(|e| store.db_err(e))?
+        .ok_or_else(|| store.corrupt("metadata", "the store entry is missing".into()))?;
+    let meta: StoreMeta = postcard::from_bytes(&bytes)
+        .map_err(|e| store.corrupt("metadata", format!("store entry: {e}")))?;
+    if meta.format != format {
+        return Err(store.corrupt(
+            "metadata",
+            format!(
+                "the store entry says format {} but the format entry says {format}",
+                meta.format
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Adds the metadata entries of `meta` to `batch`: the typed value and both text
+/// entries.
+pub(crate) fn put_meta(store: &Store, meta: &StoreMeta, batch: &mut WriteBatch) -> Result<()> {
+    let cf = store.cf(keys::CF_META);
+    let bytes = postcard::to_stdvec(meta)
+        .map_err(|e| store.corrupt("metadata", format!("encoding the store entry: {e}")))?;
+    batch.put_cf(cf, META_STORE, bytes);
+    batch.put_cf(cf, META_FORMAT, meta.format.to_string());
+    batch.put_cf(cf, META_JURISDICTION, meta.jurisdiction.to_string());
+    Ok(())
+}
+
+/// Runs the steps of `steps` from format `found` up to format `target`, one atomic
+/// synced batch per step, and returns the steps done. `now` gives each step's time.
+pub(crate) fn run(
+    store: &Store,
+    steps: &[Step],
+    mut found: u32,
+    target: u32,
+    now: fn() -> u64,
+) -> Result<Vec<Migration>> {
+    let mut done = Vec::new();
+    while found < target {
+        let step = steps.iter().find(|s| s.from == found).ok_or_else(|| {
+            store.corrupt("metadata", format!("no migration from format {found}"))
+        })?;
+        let mut batch = WriteBatch::default();
+        let (rewritten, mut meta) = (step.run)(store, &mut batch)?;
+        let migration = Migration {
+            from: found,
+            to: found + 1,
+            at_ms: now(),
+            binary_version: BINARY_VERSION.to_string(),
+            rewritten,
+        };
+        meta.format = migration.to;
+        meta.migrations.push(migration.clone());
+        put_meta(store, &meta, &mut batch)?;
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        store
+            .db
+            .write_opt(batch, &wo)
+            .map_err(|e| store.db_err(e))?;
+        tracing::info!(
+            path = %store.path.display(),
+            from = migration.from,
+            to = migration.to,
+            rewritten,
+            "store migrated to format {}",
+            migration.to
+        );
+        found = migration.to;
+        done.push(migration);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+#[path = "migrate_tests.rs"]
+mod tests;
