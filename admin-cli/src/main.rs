@@ -15,6 +15,7 @@ macro_rules! say {
 }
 
 mod cert;
+mod lists;
 mod offline;
 mod online;
 mod output;
@@ -81,6 +82,10 @@ enum Command {
     /// The audit log of queries about natural persons.
     #[command(subcommand)]
     Audit(records::AuditCommand),
+    /// Red and black lists and dishonest debtors: propose, review, confirm, reject,
+    /// remove, show, ls.
+    #[command(subcommand)]
+    List(lists::ListCommand),
     /// Record counts and digest roots per partition (--node, or --data-dir when stopped).
     Stats(online::Target),
     /// Write a checkpoint of a running node's store under its data directory.
@@ -189,6 +194,7 @@ fn main() -> ExitCode {
         Command::Timeliness(node) => reads::run_timeliness(node, cli.format).map(|_| 0),
         Command::Record(cmd) => records::run(cmd, cli.format).map(ok),
         Command::Audit(cmd) => records::audit(cmd, cli.format).map(ok),
+        Command::List(cmd) => lists::run(cmd, cli.format).map(ok),
         Command::Stats(t) => offline::stats(t, cli.format).map(|_| 0),
         Command::Backup(a) => online::backup(&a.node, &a.name, a.yes, cli.format).map(ok),
         Command::Restore(a) => offline::restore(a, cli.format).map(ok),

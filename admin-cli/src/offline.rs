@@ -25,7 +25,14 @@ pub(crate) struct ImportArgs {
     /// Where to write rejected rows (default: FILE.rejects.csv beside the file).
     #[arg(long)]
     rejects: Option<PathBuf>,
-    /// Licence or penalty files in the national CF_/XK_ format (UTF-8 or GB18030/GBK).
+    /// Offline import of red/black-list and court (失信被执行人) files: the admin
+    /// certificate name on whose behalf their entries are proposed (another
+    /// administrator must review and confirm them; online, the certificate used).
+    #[arg(long)]
+    proposer: Option<String>,
+    /// Files in the national formats (UTF-8 or GB18030/GBK): penalties and licences
+    /// (CF_/XK_ codes or Chinese headers), red and black lists, dishonest judgment
+    /// debtors, and old-to-new code mappings (新旧代码映射).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -53,10 +60,16 @@ pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> 
             (None, _) => ingest::default_reject_path(file),
         };
         let bar = progress_bar(0, &file.display().to_string());
-        let summary = ingest::import_file(&store, file, &reject_path, |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        })
+        let summary = ingest::import_file_as(
+            &store,
+            file,
+            &reject_path,
+            args.proposer.as_deref(),
+            |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            },
+        )
         .with_context(|| format!("importing {}", file.display()))?;
         bar.finish_and_clear();
         summaries.push(summary);

@@ -40,7 +40,10 @@ pub(crate) struct QueryArgs {
     #[command(flatten)]
     target: Target,
     /// The subject's USCC, resident identity number, registration number or
-    /// organisation code.
+    /// organisation code (any of a company's codes finds all its records), or a code
+    /// with its kind: `tax-no:110108600037341`, `passport:E12345678`,
+    /// `hk-macao-permit:H12345678`, `taiwan-permit:12345678`,
+    /// `foreign-permanent-resident:…`.
     #[arg(long)]
     subject: String,
     /// Why you ask (required for natural persons; written to the audit log).
@@ -74,12 +77,13 @@ fn today() -> Date {
 pub(crate) fn run_query(args: &QueryArgs, format: Format) -> anyhow::Result<bool> {
     let answer = match &args.target.data_dir {
         Some(dir) => {
-            let id =
-                SubjectId::parse(&args.subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
+            let id = SubjectId::parse_tagged(&args.subject)
+                .map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
             let store = Store::open(dir, None)?;
             let audience = Audience::Government;
-            let (_, views) =
+            let about =
                 query::records_about(&store, &id, audience, &PublicationRules::default(), today())?;
+            let views = about.views;
             if id.is_personal() {
                 // Reading the store directly is a query like any other: it needs a
                 // purpose and is written to the audit log.
@@ -121,6 +125,8 @@ pub(crate) fn run_query(args: &QueryArgs, format: Format) -> anyhow::Result<bool
                 records: views,
                 origins,
                 at_ms: credithub_node::clock::now_millis(),
+                aliases: about.aliases,
+                alias_conflicts: about.conflicts,
                 ..SubjectAnswer::default()
             }
         }
@@ -158,6 +164,17 @@ fn print_answer(a: &SubjectAnswer) {
             String::new()
         }
     );
+    if !a.aliases.is_empty() {
+        let codes: Vec<String> = a
+            .aliases
+            .iter()
+            .map(|x| format!("{} {}", x.kind, x.id))
+            .collect();
+        say!("also filed under: {}", codes.join(", "));
+    }
+    for c in &a.alias_conflicts {
+        say!("CONFLICTING CODES: {}", c.message);
+    }
     let mut o = table(&["ORIGIN", "RECORDS", "VIA", "FRESH AS OF"]);
     for f in &a.origins {
         o.add_row(vec![

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::clock::now_millis;
 use crate::import::{
-    FileKind, ImportError, ImportFile, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
+    ImportError, ImportFile, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
 };
 use crate::store::{ApplyStats, PreparedLocal, Store, StoreError};
 
@@ -31,6 +31,12 @@ pub enum IngestError {
     /// The store refused a write; batches before it are stored whole.
     #[error("{0} (rows before this batch were stored; rerun the import to complete it)")]
     Store(#[from] StoreError),
+    /// A list file needs the administrator who proposes its entries.
+    #[error("{file}: list entries are proposed by an administrator and confirmed by another: name the proposer (the admin certificate's name, --proposer NAME)", file = file.display())]
+    NoProposer {
+        /// The file.
+        file: PathBuf,
+    },
 }
 
 /// One rejected row as listed in a summary.
@@ -47,7 +53,7 @@ pub struct RejectSummary {
 pub struct ImportSummary {
     /// The file imported.
     pub file: PathBuf,
-    /// `penalty` or `licence`.
+    /// `penalty`, `licence`, `list`, `dishonest-debtor` or `code-mapping`.
     pub kind: String,
     /// `utf-8` or `gb18030`.
     pub encoding: String,
@@ -57,7 +63,7 @@ pub struct ImportSummary {
     pub valid: u64,
     /// Rows refused.
     pub rejected: u64,
-    /// Records stored for the first time.
+    /// Records stored for the first time (for list files: entries proposed for review).
     pub inserted: u64,
     /// Records that got a new version.
     pub updated: u64,
@@ -72,6 +78,30 @@ pub struct ImportSummary {
     /// Wall time.
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+}
+
+impl ImportSummary {
+    /// An empty summary of `file`.
+    fn of(file: &ImportFile) -> ImportSummary {
+        ImportSummary {
+            file: file.path().to_path_buf(),
+            kind: file.kind().name().into(),
+            encoding: match file.encoding() {
+                SourceEncoding::Utf8 => "utf-8".into(),
+                SourceEncoding::Gb18030 => "gb18030".into(),
+            },
+            rows: 0,
+            valid: 0,
+            rejected: 0,
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            warnings: 0,
+            reject_file: None,
+            first_rejects: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -93,32 +123,34 @@ pub fn import_file(
     store: &Store,
     path: &Path,
     reject_path: &Path,
+    progress: impl FnMut(u64, u64),
+) -> Result<ImportSummary, IngestError> {
+    import_file_as(store, path, reject_path, None, progress)
+}
+
+/// [`import_file`] on behalf of `proposer` (an admin certificate's name), who
+/// proposes the entries of a list or court file for review: each valid row becomes a
+/// draft at this node ([`Store::put_draft`]), published only once another
+/// administrator confirmed it. Without a proposer such files are refused.
+pub fn import_file_as(
+    store: &Store,
+    path: &Path,
+    reject_path: &Path,
+    proposer: Option<&str>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ImportSummary, IngestError> {
     let started = Instant::now();
     let file = ImportFile::open(path)?;
+    if file.kind().is_list() {
+        let Some(by) = proposer else {
+            return Err(IngestError::NoProposer {
+                file: path.to_path_buf(),
+            });
+        };
+        return propose_file(store, &file, reject_path, by, started, progress);
+    }
     let total = file.total_bytes();
-    let mut summary = ImportSummary {
-        file: path.to_path_buf(),
-        kind: match file.kind() {
-            FileKind::Penalty => "penalty".into(),
-            FileKind::Licence => "licence".into(),
-        },
-        encoding: match file.encoding() {
-            SourceEncoding::Utf8 => "utf-8".into(),
-            SourceEncoding::Gb18030 => "gb18030".into(),
-        },
-        rows: 0,
-        valid: 0,
-        rejected: 0,
-        inserted: 0,
-        updated: 0,
-        unchanged: 0,
-        warnings: 0,
-        reject_file: None,
-        first_rejects: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
+    let mut summary = ImportSummary::of(&file);
     let mut rejects = RejectWriter::create(reject_path, file.header());
 
     let stats = std::thread::scope(|scope| -> Result<ApplyStats, IngestError> {
@@ -199,4 +231,86 @@ fn record_reject(
         });
     }
     Ok(())
+}
+
+/// The list path of [`import_file_as`]: every valid row proposed by `by`; a row
+/// whose entry a draft or the published version already states changes nothing.
+fn propose_file(
+    store: &Store,
+    file: &ImportFile,
+    reject_path: &Path,
+    by: &str,
+    started: Instant,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ImportSummary, IngestError> {
+    use credithub_protocol::record::RecordKey;
+    use credithub_protocol::review;
+    let total = file.total_bytes();
+    let mut summary = ImportSummary::of(file);
+    let mut rejects = RejectWriter::create(reject_path, file.header());
+    let note = format!(
+        "imported from {}",
+        file.path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    for outcome in file.rows() {
+        summary.rows += 1;
+        match outcome {
+            RowOutcome::Valid(row) => {
+                summary.valid += 1;
+                summary.warnings += row.warnings.len() as u64;
+                let key = RecordKey::derive(store.jurisdiction(), row.kind, &row.body);
+                let held = [store.draft(&key)?, store.get(&key)?];
+                if held
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| r.body.as_ref())
+                    .any(|b| review::same_entry(b, &row.body))
+                {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                let existed = held.iter().any(Option::is_some);
+                let mut body = row.body;
+                let now = now_millis();
+                if let Err(e) = review::propose(row.kind, &mut body, by, &note, now) {
+                    let reject = RejectedRow {
+                        line: row.line,
+                        errors: vec![crate::import::FieldError {
+                            field: "(row)".into(),
+                            value: String::new(),
+                            reason: e.to_string(),
+                        }],
+                        raw: Vec::new(),
+                        bytes_read: row.bytes_read,
+                    };
+                    summary.valid -= 1;
+                    summary.rejected += 1;
+                    record_reject(&reject, &mut rejects, &mut summary)?;
+                    continue;
+                }
+                store.put_draft(row.kind, &body, now)?;
+                if existed {
+                    summary.updated += 1;
+                } else {
+                    summary.inserted += 1;
+                }
+                if summary.rows.is_multiple_of(1024) {
+                    progress(row.bytes_read, total);
+                }
+            }
+            RowOutcome::Invalid(row) => {
+                summary.rejected += 1;
+                record_reject(&row, &mut rejects, &mut summary)?;
+            }
+        }
+    }
+    if rejects.finish()? > 0 {
+        summary.reject_file = Some(reject_path.to_path_buf());
+    }
+    progress(total, total);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
 }

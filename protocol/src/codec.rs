@@ -8,12 +8,32 @@
 //! The stored and transmitted form of a record version is
 //! `format (1) ‖ version (u64 BE) ‖ digest (32) ‖ body`, so that the version and digest
 //! can be read without decoding the body.
+//!
+//! The format byte is the record's **form**: 1 for a body that a build of link
+//! version 2 reads, 2 for a body that uses anything added since (a tax number or a
+//! natural person's identity document as an identifier, a list entry with its review
+//! trail, a code mapping, the `Removed` status; see [`RecordBody::record_form`]). The
+//! form is a function of the body, checked when a record is decoded; a link carries a
+//! record only at a version that reads its form ([`link_version_for_form`]), so an
+//! older node never receives what it cannot read.
 
 use crate::digest::{Digest, DigestItem};
 use crate::record::{Record, RecordBody, RecordKey, Version};
 
-/// The current encoding format byte.
+/// The first record form.
 pub const FORMAT_V1: u8 = 1;
+/// The record form of bodies that use what came with link version 3.
+pub const FORMAT_V2: u8 = 2;
+/// The newest record form this build reads and writes.
+pub const NEWEST_FORMAT: u8 = FORMAT_V2;
+
+/// The oldest link version that carries records of form `form`.
+pub fn link_version_for_form(form: u8) -> u16 {
+    match form {
+        0 | 1 => 1,
+        _ => 3,
+    }
+}
 /// Bytes before the body in the encoded form.
 pub const HEADER_LEN: usize = 1 + 8 + 32;
 
@@ -24,8 +44,16 @@ pub enum CodecError {
     #[error("encoded record is {0} bytes, shorter than its {HEADER_LEN}-byte header")]
     Truncated(usize),
     /// A format this build does not know.
-    #[error("unknown record format {0} (this build reads format {FORMAT_V1})")]
+    #[error("unknown record format {0} (this build reads formats {FORMAT_V1} to {NEWEST_FORMAT})")]
     Format(u8),
+    /// The format byte is not the form the body needs.
+    #[error("record states form {stated} but its content is of form {needed}")]
+    FormMismatch {
+        /// The form the bytes state.
+        stated: u8,
+        /// The form the content needs.
+        needed: u8,
+    },
     /// The body does not decode (or an identifier in it does not validate).
     #[error("record body does not decode: {0}")]
     Body(String),
@@ -93,14 +121,24 @@ impl EncodedRecord {
     /// Encodes a record version, computing its digest.
     pub fn encode(record: &Record) -> EncodedRecord {
         let body = body_bytes(record.body.as_ref());
-        Self::from_parts(record.key, record.version, &body)
+        Self::from_parts(record.key, record.version, record.record_form(), &body)
     }
 
-    /// Builds the encoded form from already-canonical body bytes.
-    pub fn from_parts(key: RecordKey, version: Version, body: &[u8]) -> EncodedRecord {
+    /// Encodes a body (or a tombstone, `None`) as version `version` of the record
+    /// `key`, computing its form and digest.
+    pub fn of_body(key: RecordKey, version: Version, body: Option<&RecordBody>) -> EncodedRecord {
+        let form = body
+            .map_or(FORMAT_V1, RecordBody::record_form)
+            .max(key.kind.record_form());
+        Self::from_parts(key, version, form, &body_bytes(body))
+    }
+
+    /// Builds the encoded form from already-canonical body bytes of form `form`
+    /// ([`Record::record_form`]).
+    pub fn from_parts(key: RecordKey, version: Version, form: u8, body: &[u8]) -> EncodedRecord {
         let digest = digest_of(&key, version, body);
         let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
-        bytes.push(FORMAT_V1);
+        bytes.push(form);
         bytes.extend_from_slice(&version.0.to_be_bytes());
         bytes.extend_from_slice(&digest.0);
         bytes.extend_from_slice(body);
@@ -113,6 +151,11 @@ impl EncodedRecord {
             version: Version(0),
             digest: Digest([0; 32]),
         })
+    }
+
+    /// The record's form (its format byte).
+    pub fn form(&self) -> u8 {
+        self.bytes.first().copied().unwrap_or(FORMAT_V1)
     }
 
     /// The canonical body bytes.
@@ -141,7 +184,7 @@ pub fn read_header(bytes: &[u8]) -> Result<RecordHeader, CodecError> {
     if bytes.len() < HEADER_LEN {
         return Err(CodecError::Truncated(bytes.len()));
     }
-    if bytes[0] != FORMAT_V1 {
+    if !(FORMAT_V1..=NEWEST_FORMAT).contains(&bytes[0]) {
         return Err(CodecError::Format(bytes[0]));
     }
     let version = Version(u64::from_be_bytes(
@@ -193,11 +236,19 @@ pub fn decode(key: RecordKey, bytes: &[u8]) -> Result<Record, CodecError> {
     if body_bytes(parsed.as_ref()) != body {
         return Err(CodecError::Body("body is not in canonical form".into()));
     }
-    Ok(Record {
+    let record = Record {
         key,
         version: header.version,
         body: parsed,
-    })
+    };
+    let needed = record.record_form();
+    if needed != bytes[0] {
+        return Err(CodecError::FormMismatch {
+            stated: bytes[0],
+            needed,
+        });
+    }
+    Ok(record)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
 //! - [`link`]: the frames of a parent–child link, their versions, and what may cross;
 //! - [`session`]: one session on a link, sans-IO: the protocol of a sync, a diff and
 //!   a fresh query, driven by the node's QUIC shell and by the simulation alike;
-//! - [`report`]: what a node tells its parent about itself and its children.
+//! - [`report`]: what a node tells its parent about itself and its children;
+//! - [`review`]: the review of list entries before publication.
 //!
 //! The deterministic simulation of a whole federation (`sim`, built for tests only)
 //! drives the same [`session::Session`] over a seeded faulty network.
@@ -26,6 +27,7 @@ pub mod lifecycle;
 pub mod link;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod session;
 #[cfg(test)]
 mod sim;

@@ -142,6 +142,7 @@ impl PublicationRules {
         };
         let valid_until = match &body.details {
             Details::ListEntry(l) => l.valid_until,
+            Details::Listing(l) => l.valid_until,
             Details::Penalty(p) => p.valid_until,
             _ => None,
         };
@@ -150,7 +151,10 @@ impl PublicationRules {
 
     /// Whether credit repair may be granted for a record today.
     pub fn check_repair(&self, body: &RecordBody, today: Date) -> Result<(), LifecycleError> {
-        if body.status == RecordStatus::Repaired || body.status == RecordStatus::Withdrawn {
+        if matches!(
+            body.status,
+            RecordStatus::Repaired | RecordStatus::Withdrawn | RecordStatus::Removed
+        ) {
             return Err(LifecycleError::NotApplicable(format!(
                 "the record is already {:?}",
                 body.status
@@ -175,12 +179,13 @@ impl PublicationRules {
 }
 
 /// Shared with government systems (and published, within the period): in force or
-/// under objection; not repaired, not withdrawn.
+/// under objection; not repaired, withdrawn or removed, and for a reviewed list entry,
+/// published.
 fn shared(body: &RecordBody) -> bool {
     matches!(
         body.status,
         RecordStatus::Active | RecordStatus::UnderObjection
-    )
+    ) && crate::review::in_force(body)
 }
 
 /// The first objection among `objections` that disputes `record` as it stands: one

@@ -36,7 +36,12 @@ use crate::sync::Message;
 /// - **1**: the first link protocol; refusals are text only ([`Frame::Refused`]).
 /// - **2**: refusals carry a typed reason ([`Frame::Declined`]), so that the refused
 ///   side decides by the reason (retry soon, back off, give up) and not by its text.
-pub const LINK_VERSION: u16 = 2;
+/// - **3**: records of form 2 ([`codec`](crate::codec)): tax numbers and natural
+///   persons' identity documents as identifiers, list entries with their review trail
+///   and the `Removed` status, code mappings (kind 7). On a link of an older version
+///   such records are held back by the sender (counted, and sent once both ends speak
+///   version 3) and refused by the receiver.
+pub const LINK_VERSION: u16 = 3;
 
 /// The oldest link protocol version this build still speaks.
 pub const MIN_LINK_VERSION: u16 = 1;

@@ -33,24 +33,45 @@ impl RecordKind {
     pub const DISHONEST_DEBTOR: RecordKind = RecordKind(5);
     /// An objection (异议) a subject filed against another record, at any node.
     pub const OBJECTION: RecordKind = RecordKind(6);
+    /// A mapping of a subject's old codes to its USCC (新旧代码映射), from record form 2.
+    pub const SUBJECT_MAPPING: RecordKind = RecordKind(7);
     /// The kinds with typed details, in code order.
-    pub const BUILT_IN: [RecordKind; 6] = [
+    pub const BUILT_IN: [RecordKind; 7] = [
         Self::LICENCE,
         Self::PENALTY,
         Self::RED_LIST,
         Self::BLACK_LIST,
         Self::DISHONEST_DEBTOR,
         Self::OBJECTION,
+        Self::SUBJECT_MAPPING,
     ];
+
+    /// The list kinds, whose entries are reviewed before publication.
+    pub const LISTS: [RecordKind; 3] = [Self::RED_LIST, Self::BLACK_LIST, Self::DISHONEST_DEBTOR];
+
+    /// Whether entries of this kind are list entries (red, black, dishonest debtors).
+    pub fn is_list(self) -> bool {
+        Self::LISTS.contains(&self)
+    }
+
+    /// The record form a record of this kind needs at least (2 for kinds added with
+    /// form 2).
+    pub fn record_form(self) -> u8 {
+        if self == Self::SUBJECT_MAPPING {
+            2
+        } else {
+            1
+        }
+    }
 
     /// An additional kind; its code must be at least 100.
     pub fn other(code: u16) -> Option<RecordKind> {
         (code >= 100).then_some(RecordKind(code))
     }
 
-    /// Rebuilds a kind from its code, refusing codes that name nothing (0, 7-99).
+    /// Rebuilds a kind from its code, refusing codes that name nothing (0, 8-99).
     pub fn from_code(code: u16) -> Option<RecordKind> {
-        (matches!(code, 1..=6) || code >= 100).then_some(RecordKind(code))
+        (matches!(code, 1..=7) || code >= 100).then_some(RecordKind(code))
     }
 
     /// The numeric code.
@@ -68,6 +89,7 @@ impl RecordKind {
             4 => "black-list".into(),
             5 => "dishonest-debtor".into(),
             6 => "objection".into(),
+            7 => "mapping".into(),
             n => format!("kind-{n}"),
         }
     }
@@ -81,6 +103,7 @@ impl RecordKind {
             "black-list" => Self::BLACK_LIST,
             "dishonest-debtor" => Self::DISHONEST_DEBTOR,
             "objection" => Self::OBJECTION,
+            "mapping" => Self::SUBJECT_MAPPING,
             other => return Self::other(other.strip_prefix("kind-")?.parse().ok()?),
         };
         Some(kind)
@@ -350,6 +373,9 @@ pub enum RecordStatus {
     Withdrawn,
     /// Credit repair granted: no longer published or used, kept for auditors.
     Repaired,
+    /// A list entry taken off its list (expiry, the court's deletion on performance,
+    /// revocation); its [`Removal`] says why. Kept for auditors. Record form 2.
+    Removed,
 }
 
 /// A body that issues or recognises records.
@@ -495,6 +521,183 @@ pub enum Details {
     Other,
     /// An objection against another record.
     Objection(ObjectionDetails),
+    /// A red-list, black-list or dishonest-debtor entry with its review trail (record
+    /// form 2; entries of form 1 are [`Details::ListEntry`] and
+    /// [`Details::DishonestDebtor`]).
+    Listing(ListingDetails),
+    /// A mapping of a subject's older codes to its USCC: the subject is the USCC, its
+    /// [`RecordBody::other_ids`] the older codes (record form 2).
+    Mapping(MappingDetails),
+}
+
+/// One step in the life of a list entry, recorded in its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReviewAction {
+    /// Proposed for the list (by import or by hand).
+    Proposed,
+    /// Reviewed (审核) by an administrator other than the proposer.
+    Reviewed,
+    /// Confirmed (确认) by an administrator other than the proposer.
+    Confirmed,
+    /// Refused at review or confirmation: the entry is never published.
+    Rejected,
+    /// Published: from this version on the entry travels and takes effect.
+    Published,
+    /// Taken off the list (repair, expiry, the court's deletion on performance).
+    Removed,
+}
+
+impl ReviewAction {
+    /// The stable name (`proposed`, `reviewed`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Proposed => "proposed",
+            ReviewAction::Reviewed => "reviewed",
+            ReviewAction::Confirmed => "confirmed",
+            ReviewAction::Rejected => "rejected",
+            ReviewAction::Published => "published",
+            ReviewAction::Removed => "removed",
+        }
+    }
+}
+
+impl fmt::Display for ReviewAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who took a step of a list entry's review, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReviewStep {
+    /// What was done.
+    pub action: ReviewAction,
+    /// Who did it: the name of the administrator's certificate.
+    pub by: String,
+    /// When (ms since the epoch, the origin's clock).
+    pub at_ms: u64,
+    /// Why, in the administrator's words.
+    pub note: String,
+}
+
+/// Why a list entry was taken off its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RemovalCause {
+    /// Credit repair granted (信用修复).
+    Repair,
+    /// The listing period ended (有效期届满).
+    Expiry,
+    /// The court deleted the debtor on performance, settlement or the end of
+    /// execution (履行完毕、和解、终结执行).
+    Performed,
+    /// The recognising decision was revoked or found wrong (撤销).
+    Revoked,
+}
+
+impl RemovalCause {
+    /// Parses the names of [`as_str`](Self::as_str) and the usual Chinese terms.
+    pub fn parse(s: &str) -> Option<RemovalCause> {
+        Some(match s.trim() {
+            "repair" | "信用修复" | "修复" => RemovalCause::Repair,
+            "expiry" | "有效期届满" | "期满" | "到期" | "期满移出" => {
+                RemovalCause::Expiry
+            }
+            "performed" | "履行完毕" | "已履行" | "全部履行" | "和解" | "终结执行" => {
+                RemovalCause::Performed
+            }
+            "revoked" | "撤销" | "撤销认定" => RemovalCause::Revoked,
+            _ => return None,
+        })
+    }
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalCause::Repair => "repair",
+            RemovalCause::Expiry => "expiry",
+            RemovalCause::Performed => "performed",
+            RemovalCause::Revoked => "revoked",
+        }
+    }
+}
+
+/// When and why a list entry left its list (移出日期, 移出事由).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Removal {
+    /// The day it left.
+    pub on: Date,
+    /// Why.
+    pub cause: RemovalCause,
+    /// The reason as written (移出事由).
+    pub reason: String,
+}
+
+/// The court's part of a dishonest-debtor entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CourtCase {
+    /// Enforcement case number (案号).
+    pub case_no: String,
+    /// The enforcing court (执行法院).
+    pub court: String,
+    /// Filing date of the case (立案时间).
+    pub filed_on: Date,
+    /// The unit that issued the enforcement basis (做出执行依据单位).
+    pub basis_issuer: String,
+    /// The obligation fixed by the effective legal document (生效法律文书确定的义务).
+    pub obligation: String,
+    /// How far it was performed (履行情况).
+    pub performance: String,
+}
+
+/// Typed fields of a list entry of record form 2: red and black lists (the
+/// recognising unit is the record's authority, 认定依据/文号 its decision number and
+/// legal basis, 列入日期 its decision date) and dishonest debtors (the court's
+/// [`CourtCase`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ListingDetails {
+    /// The list's name (e.g. 重大税收违法失信主体名单, 失信被执行人名单).
+    pub list_name: String,
+    /// Why the subject was listed (列入事由; for debtors 失信行为具体情形).
+    pub reason: String,
+    /// The legal basis of the listing (认定依据).
+    pub legal_basis: String,
+    /// The end of the listing, if fixed (有效期至).
+    pub valid_until: Option<Date>,
+    /// The court's case, for dishonest debtors.
+    pub court: Option<CourtCase>,
+    /// When and why it left the list, once it did.
+    pub removal: Option<Removal>,
+    /// Every step of its review and life, oldest first.
+    pub review: Vec<ReviewStep>,
+}
+
+impl ListingDetails {
+    /// The last step taken, if any.
+    pub fn last_action(&self) -> Option<ReviewAction> {
+        self.review.last().map(|s| s.action)
+    }
+
+    /// Who proposed the entry.
+    pub fn proposer(&self) -> Option<&str> {
+        self.review
+            .iter()
+            .find(|s| s.action == ReviewAction::Proposed)
+            .map(|s| s.by.as_str())
+    }
+
+    /// Whether the entry was published (and so may travel and take effect).
+    pub fn is_published(&self) -> bool {
+        self.review
+            .iter()
+            .any(|s| s.action == ReviewAction::Published)
+    }
+}
+
+/// Typed fields of a code mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MappingDetails {
+    /// Remarks of the mapping file, if any.
+    pub note: String,
 }
 
 /// Typed fields of an objection (异议): which record is disputed and why. The
@@ -553,6 +756,13 @@ impl RecordBody {
     /// Calls `f` with each part of the [natural key](Self::natural_key), without
     /// allocating (key derivation is on the ingest hot path).
     pub fn visit_natural_key(&self, mut f: impl FnMut(&[u8])) {
+        if let Details::Mapping(_) = self.details {
+            // One mapping per subject and origin: a later file replaces it.
+            let (tag, id) = self.subject.id.index_parts();
+            f(&[tag]);
+            f(id.as_bytes());
+            return;
+        }
         match &self.authority.uscc {
             Some(u) => f(u.as_str().as_bytes()),
             None => f(self.authority.name.trim().as_bytes()),
@@ -569,8 +779,34 @@ impl RecordBody {
             Details::ListEntry(l) => f(l.list_name.as_bytes()),
             Details::DishonestDebtor(d) => f(d.case_no.as_bytes()),
             Details::Objection(o) => f(&o.target.to_bytes()),
-            Details::Penalty(_) | Details::Other => {}
+            Details::Listing(l) => {
+                f(l.list_name.as_bytes());
+                if let Some(c) = &l.court {
+                    f(c.case_no.as_bytes());
+                }
+            }
+            Details::Penalty(_) | Details::Other | Details::Mapping(_) => {}
         }
+    }
+
+    /// The record form this body needs: 2 when it uses anything added with form 2
+    /// (an identifier kind, a details kind, a status), else 1. A link carries a record
+    /// only at a link version that knows its form.
+    pub fn record_form(&self) -> u8 {
+        let details = match self.details {
+            Details::Listing(_) | Details::Mapping(_) => 2,
+            _ => 1,
+        };
+        let status = match self.status {
+            RecordStatus::Removed => 2,
+            _ => 1,
+        };
+        self.other_ids
+            .iter()
+            .map(SubjectId::record_form)
+            .chain([self.subject.id.record_form(), details, status])
+            .max()
+            .unwrap_or(1)
     }
 }
 
@@ -589,5 +825,12 @@ impl Record {
     /// Whether this version deletes the record.
     pub fn is_tombstone(&self) -> bool {
         self.body.is_none()
+    }
+
+    /// The record form this version needs (see [`RecordBody::record_form`]); a
+    /// tombstone needs its kind's.
+    pub fn record_form(&self) -> u8 {
+        let body = self.body.as_ref().map_or(1, RecordBody::record_form);
+        body.max(self.key.kind.record_form())
     }
 }

@@ -67,3 +67,63 @@ pub fn body_about(n: u32, division: &str) -> RecordBody {
         .unwrap_or_else(|e| panic!("sample USCC in {division}: {e}"));
     sample_body(n, uscc.as_str())
 }
+
+/// Record bodies of form 2 (what link version 3 added): a penalty of a passport
+/// holder, a black-list entry with its review trail, a code mapping. Fixed content,
+/// for fixtures and tests.
+pub fn form2_bodies() -> Vec<(RecordKind, RecordBody)> {
+    use crate::ids::{DocumentKind, OrgCode, PersonDocument, RegNo, TaxNo};
+    use crate::record::{ListingDetails, MappingDetails, ReviewAction, ReviewStep};
+    let mut passport = sample_body(900, "91110000600037341L");
+    passport.subject = Subject {
+        kind: SubjectKind::NaturalPerson,
+        name: "JOHN SMITH".into(),
+        id: PersonDocument::parse(DocumentKind::Passport, "E12345678")
+            .map(SubjectId::Document)
+            .unwrap_or_else(|e| panic!("sample passport: {e}")),
+    };
+    let mut listed = sample_body(901, "91110000600037341L");
+    listed.severity = Severity::Serious;
+    listed.details = Details::Listing(ListingDetails {
+        list_name: "重大税收违法失信主体名单".into(),
+        reason: "虚开增值税专用发票".into(),
+        legal_basis: "《重大税收违法失信主体信息公布管理办法》".into(),
+        valid_until: Date::new(2027, 3, 5),
+        court: None,
+        removal: None,
+        review: [
+            (ReviewAction::Proposed, "alice"),
+            (ReviewAction::Reviewed, "bob"),
+            (ReviewAction::Confirmed, "bob"),
+            (ReviewAction::Published, "bob"),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (action, by))| ReviewStep {
+            action,
+            by: by.into(),
+            at_ms: 1_700_000_000_000 + i as u64 * 60_000,
+            note: String::new(),
+        })
+        .collect(),
+    });
+    let mut mapping = sample_body(0, "91110000600037341L");
+    mapping.decision_no = String::new();
+    mapping.details = Details::Mapping(MappingDetails {
+        note: "新旧代码映射".into(),
+    });
+    mapping.severity = Severity::NotApplicable;
+    mapping.other_ids = [
+        OrgCode::parse("600037341").map(SubjectId::OrgCode),
+        RegNo::with_check("11000000000001").map(SubjectId::RegNo),
+        TaxNo::parse("110108600037341").map(SubjectId::TaxNo),
+    ]
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|e| panic!("sample old code: {e}")))
+    .collect();
+    vec![
+        (RecordKind::PENALTY, passport),
+        (RecordKind::BLACK_LIST, listed),
+        (RecordKind::SUBJECT_MAPPING, mapping),
+    ]
+}

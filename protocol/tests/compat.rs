@@ -22,7 +22,7 @@ use credithub_protocol::link::{
 use credithub_protocol::record::{Record, RecordId, RecordKey, RecordKind, Version};
 use credithub_protocol::report::NodeReport;
 use credithub_protocol::sync::{Limits, MemIndex, Message, Reconciler};
-use credithub_protocol::testing::{body_about, sample_record};
+use credithub_protocol::testing::{body_about, form2_bodies, sample_record};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -179,6 +179,23 @@ fn frames(version: u16) -> BTreeMap<String, Frame> {
         },
     );
     add("done", Frame::Done { records: 5 });
+    if version >= 3 {
+        let wire = form2_bodies()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, body))| {
+                let key = RecordKey::derive(code("320500"), kind, &body);
+                let version = Version((1_700_000_000_000 << 16) + i as u64);
+                let r = EncodedRecord::of_body(key, version, Some(&body));
+                assert_eq!(r.form(), codec::FORMAT_V2);
+                WireRecord {
+                    key: r.key,
+                    bytes: r.bytes,
+                }
+            })
+            .collect();
+        add("records-form2", Frame::Records(wire));
+    }
     if version >= 2 {
         add(
             "declined",

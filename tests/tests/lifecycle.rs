@@ -8,10 +8,9 @@
 
 mod common;
 
-use common::{admin_binary, json, text};
+use common::{cli, eventually, json, keys_of, text};
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use credithub_node::admin::AdminRequest;
@@ -31,19 +30,6 @@ const JIANGSU: usize = 1;
 const SUZHOU: usize = 3;
 const HANGZHOU: usize = 5;
 
-fn cli(cluster: &Cluster, i: usize, client: &str, args: &[&str]) -> Output {
-    let n = &cluster.nodes[i];
-    Command::new(admin_binary())
-        .args(args)
-        .env("CREDIT_NODE", &n.address)
-        .env("CREDIT_CERTS_DIR", n.dir.join("certs"))
-        .env("CREDIT_CLIENT", client)
-        .env_remove("CREDIT_FORMAT")
-        .env_remove("CREDIT_DATA_DIR")
-        .output()
-        .expect("credit-admin runs")
-}
-
 fn query(
     cluster: &Cluster,
     i: usize,
@@ -56,35 +42,12 @@ fn query(
     json(&cli(cluster, i, client, &args))
 }
 
-fn keys_of(answer: &serde_json::Value) -> Vec<String> {
-    answer["records"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["key"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn status_of(answer: &serde_json::Value, key: &str) -> Option<String> {
     answer["records"]
         .as_array()?
         .iter()
         .find(|r| r["key"] == key)
         .and_then(|r| r["status"].as_str().map(String::from))
-}
-
-/// Polls `f` until it holds or a minute passes.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn dated(mut b: RecordBody, y: u16, m: u8, d: u8) -> RecordBody {

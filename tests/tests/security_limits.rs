@@ -198,11 +198,7 @@ fn attackers_are_refused_or_cut_off_and_counted_while_honest_nodes_sync() {
                 p.content.push_str("（更正）");
             }
             let key = v1.key;
-            let enc = credithub_protocol::codec::EncodedRecord::from_parts(
-                key,
-                Version(2 << 20),
-                &credithub_protocol::codec::body_bytes(Some(&body)),
-            );
+            let enc = credithub_protocol::codec::EncodedRecord::of_body(key, Version(2 << 20), Some(&body));
             credithub_protocol::link::WireRecord {
                 key: enc.key,
                 bytes: enc.bytes,

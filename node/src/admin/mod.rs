@@ -14,7 +14,8 @@ use crate::query::report::CreditReport;
 use crate::query::timeliness::Timeliness;
 use crate::query::SubjectAnswer;
 use crate::store::{AuditCheck, AuditEntry};
-use credithub_protocol::{DivisionCode, PartitionId, RecordBody, RecordKey, RecordKind};
+use credithub_protocol::record::{RemovalCause, ReviewAction};
+use credithub_protocol::{Date, DivisionCode, PartitionId, RecordBody, RecordKey, RecordKind};
 use serde::{Deserialize, Serialize};
 
 use crate::link::session::SessionStats;
@@ -153,6 +154,103 @@ pub enum AdminRequest {
     ImportChunk(Vec<u8>),
     /// The file is complete: import it.
     ImportEnd,
+    /// Propose list entries (red list, black list, dishonest debtors): each becomes a
+    /// draft at this node, proposed by the calling certificate, until another
+    /// administrator reviews and confirms it.
+    ListPropose {
+        /// Kind and body of each entry (its details a [`Details::Listing`]).
+        ///
+        /// [`Details::Listing`]: credithub_protocol::record::Details::Listing
+        records: Vec<(RecordKind, RecordBody)>,
+        /// Why, as recorded in each entry's trail.
+        note: String,
+    },
+    /// A review step on a draft of this node: review, confirm (which publishes) or
+    /// reject.
+    ListStep {
+        /// The entry.
+        key: RecordKey,
+        /// The step.
+        action: ListAction,
+        /// Why, as recorded in the entry's trail (required to reject).
+        note: String,
+    },
+    /// Take a published entry of this node off its list.
+    ListRemove {
+        /// The entry.
+        key: RecordKey,
+        /// Why.
+        cause: RemovalCause,
+        /// The reason as written (移出事由).
+        reason: String,
+        /// The day it leaves (today when `None`).
+        on: Option<Date>,
+    },
+    /// List entries held here, drafts included: of one kind, one state, one origin.
+    ListEntries {
+        /// Of this kind only.
+        kind: Option<RecordKind>,
+        /// In this state only (`proposed`, `reviewed`, `rejected`, `published`,
+        /// `removed`).
+        state: Option<String>,
+        /// Of this origin only.
+        origin: Option<DivisionCode>,
+        /// Entries at most.
+        limit: u32,
+    },
+    /// One list entry with its whole trail (its draft, if one is under review, and
+    /// the published version).
+    ListShow {
+        /// The entry.
+        key: RecordKey,
+    },
+}
+
+/// A review step asked by [`AdminRequest::ListStep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListAction {
+    /// 审核: reviewed by an administrator other than the proposer.
+    Review,
+    /// 确认: confirmed by an administrator other than the proposer; publishes.
+    Confirm,
+    /// Refused: never published.
+    Reject,
+}
+
+impl ListAction {
+    /// The trail's step for this action.
+    pub fn review_action(self) -> ReviewAction {
+        match self {
+            ListAction::Review => ReviewAction::Reviewed,
+            ListAction::Confirm => ReviewAction::Confirmed,
+            ListAction::Reject => ReviewAction::Rejected,
+        }
+    }
+}
+
+/// One list entry as an administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListEntryView {
+    /// `ORIGIN:KIND:ID`.
+    pub key: String,
+    /// `red-list`, `black-list` or `dishonest-debtor`.
+    pub kind: String,
+    /// The list's name.
+    pub list_name: String,
+    /// The subject's name.
+    pub subject_name: String,
+    /// The subject's identifier (personal numbers masked).
+    pub subject_id: String,
+    /// The recognising unit (or court).
+    pub authority: String,
+    /// `proposed`, `reviewed`, `rejected`, `published` or `removed`.
+    pub state: String,
+    /// Whether this is a draft (not published, at its origin only).
+    pub draft: bool,
+    /// The version.
+    pub version: u64,
+    /// The trail: who did what, when (ms since the epoch), why.
+    pub trail: Vec<(String, String, u64, String)>,
 }
 
 /// A node's answer.
@@ -223,6 +321,8 @@ pub enum AdminResponse {
     ChunkStored,
     /// See [`AdminRequest::ImportEnd`]: the import summary, as JSON.
     Imported(String),
+    /// See [`AdminRequest::ListEntries`] and [`AdminRequest::ListShow`].
+    ListEntries(Vec<ListEntryView>),
     /// The request failed.
     Error(String),
 }

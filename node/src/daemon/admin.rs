@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use credithub_protocol::link::{Frame, LinkScope};
 use quinn::RecvStream;
 
-use super::{lifecycle, reads, Node};
+use super::{lifecycle, lists, reads, Node};
 use crate::admin::{
     AdminRequest, AdminResponse, Holdings, PeerRound, ReconcileTarget, StatsReport,
 };
@@ -17,6 +17,7 @@ use crate::ingest;
 use crate::link::frame::{read_frame, read_value, write_frame};
 use crate::link::session::{blocking, SessionStats};
 use crate::store::ApplyStats;
+use credithub_protocol::record::Details;
 
 /// How long a child may take over a reconciliation asked of it.
 const CHILD_ROUND_TIMEOUT: Duration = Duration::from_secs(600);
@@ -71,6 +72,14 @@ pub async fn request(
         }
         AdminRequest::Put { records } => {
             tracing::info!(admin, records = records.len(), "write requested");
+            if let Some((kind, _)) = records
+                .iter()
+                .find(|(_, b)| matches!(b.details, Details::Listing(_)))
+            {
+                anyhow::bail!(
+                    "{kind} entries with a review trail are proposed (list propose), reviewed and confirmed, not written directly"
+                );
+            }
             let outcomes = blocking(|| store.write_local(records, now_millis()))?;
             node.dirty.notify_one();
             written(ApplyStats::of(&outcomes))
@@ -146,6 +155,32 @@ pub async fn request(
         AdminRequest::ImportChunk(_) | AdminRequest::ImportEnd => {
             anyhow::bail!("import chunk without import-begin")
         }
+        AdminRequest::ListPropose { records, note } => {
+            blocking(|| lists::propose(node, who, records, &note))?
+        }
+        AdminRequest::ListStep { key, action, note } => {
+            if key.origin != node.config.jurisdiction {
+                anyhow::bail!(
+                    "{key} is reviewed at its origin ({}); this node is {}",
+                    key.origin,
+                    node.config.jurisdiction
+                );
+            }
+            blocking(|| lists::step(node, who, key, action, &note))?
+        }
+        AdminRequest::ListRemove {
+            key,
+            cause,
+            reason,
+            on,
+        } => blocking(|| lists::remove(node, who, key, cause, &reason, on))?,
+        AdminRequest::ListEntries {
+            kind,
+            state,
+            origin,
+            limit,
+        } => blocking(|| lists::entries(node, kind, state.as_deref(), origin, limit))?,
+        AdminRequest::ListShow { key } => blocking(|| lists::show(node, key))?,
     })
 }
 
@@ -286,7 +321,9 @@ async fn import(
     drop(file);
     tracing::info!(admin, file = name, "online import");
     let rejects = path.with_extension("rejects.csv");
-    let summary = blocking(|| ingest::import_file(&node.store, &path, &rejects, |_, _| {}));
+    // List and court files: the importing certificate proposes their entries.
+    let summary =
+        blocking(|| ingest::import_file_as(&node.store, &path, &rejects, Some(admin), |_, _| {}));
     let _ = std::fs::remove_file(&path);
     let summary = summary?;
     node.dirty.notify_one();

@@ -124,8 +124,8 @@ where
     W: tokio::io::AsyncWrite + Unpin + Send,
     R: tokio::io::AsyncRead + Unpin + Send,
 {
-    let id =
-        SubjectId::parse(subject).map_err(|e| LinkError::BadRequest(format!("subject: {e}")))?;
+    let id = SubjectId::parse_tagged(subject)
+        .map_err(|e| LinkError::BadRequest(format!("subject: {e}")))?;
     fresh_from_children(node, subject, FRESH_TIMEOUT / 2).await;
     let own = node.config.jurisdiction;
     let store = node.store.clone();

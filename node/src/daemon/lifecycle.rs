@@ -33,7 +33,9 @@ fn held(
     Ok((r, body))
 }
 
-fn written(out: Vec<WriteOutcome>, what: String) -> anyhow::Result<AdminResponse> {
+/// The answer to a write of one record: its key and new version, or why nothing was
+/// written.
+pub(super) fn written(out: Vec<WriteOutcome>, what: String) -> anyhow::Result<AdminResponse> {
     match out.first() {
         Some(WriteOutcome::Inserted(key, v)) | Some(WriteOutcome::Updated(key, v)) => {
             Ok(AdminResponse::Lifecycle {
@@ -140,7 +142,11 @@ pub fn decide(
                 Details::Licence(l) => l.content = text.clone(),
                 Details::ListEntry(l) => l.reason = text.clone(),
                 Details::DishonestDebtor(d) => d.obligation = text.clone(),
-                Details::Other | Details::Objection(_) => {
+                Details::Listing(l) => match &mut l.court {
+                    Some(c) => c.obligation = text.clone(),
+                    None => l.reason = text.clone(),
+                },
+                Details::Other | Details::Objection(_) | Details::Mapping(_) => {
                     body.extra.insert("CORRECTION".into(), text.clone());
                 }
             }

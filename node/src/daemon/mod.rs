@@ -16,6 +16,7 @@ pub mod config;
 pub mod fresh;
 pub mod http;
 pub mod lifecycle;
+pub mod lists;
 pub mod metrics;
 pub mod notify;
 pub mod peers;

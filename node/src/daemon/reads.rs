@@ -44,7 +44,7 @@ fn subject_and_purpose(
     subject: &str,
     purpose: Option<&str>,
 ) -> anyhow::Result<(SubjectId, String)> {
-    let id = SubjectId::parse(subject).map_err(|e| {
+    let id = SubjectId::parse_tagged(subject).map_err(|e| {
         anyhow::anyhow!(
             "subject: {e} (identifier given: {} characters)",
             subject.chars().count()
@@ -98,7 +98,7 @@ pub async fn query(
     let audience = audience_for(who, asked)?;
     let (id, purpose) = subject_and_purpose(subject, purpose)?;
     let unanswered = if fresh {
-        super::fresh::fresh_from_children(node, &id.unmasked(), FRESH_TIMEOUT)
+        super::fresh::fresh_from_children(node, &id.tagged(), FRESH_TIMEOUT)
             .await
             .iter()
             .map(ToString::to_string)
@@ -124,8 +124,8 @@ fn answer(
     audience: Audience,
     unanswered: Vec<String>,
 ) -> anyhow::Result<SubjectAnswer> {
-    let (_, views) =
-        query::records_about(&node.store, id, audience, &node.config.publication, today())?;
+    let about = query::records_about(&node.store, id, audience, &node.config.publication, today())?;
+    let views = about.views;
     let origins = query::origin_counts(&views)
         .into_iter()
         .map(|(origin, records)| {
@@ -152,6 +152,8 @@ fn answer(
         partial: !unanswered.is_empty(),
         unanswered,
         at_ms: now_millis(),
+        aliases: about.aliases,
+        alias_conflicts: about.conflicts,
     })
 }
 
@@ -186,7 +188,7 @@ fn check_for(
         }
     }
     let day = today();
-    let (records, views) =
+    let query::About { records, views, .. } =
         query::records_about(&node.store, id, audience, &node.config.publication, day)?;
     // records_about sorts the views; pair each record with its view by key.
     let by_key: std::collections::HashMap<&str, &query::RecordView> =

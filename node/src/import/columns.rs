@@ -60,7 +60,7 @@ impl ColumnMap {
                     warnings.push(format!(
                         "column {} ({text}) is not a known {} code; its values are kept as extra fields",
                         i + 1,
-                        if kind == FileKind::Penalty { "penalty" } else { "licence" },
+                        kind.name(),
                     ));
                 }
                 unrecognised.push(text.clone());
@@ -127,6 +127,11 @@ impl ColumnMap {
 
     /// The header of `field` as written in the file, or its column code when the file
     /// has no such column.
+    /// Whether the file has a column for `field`.
+    pub(crate) fn has(&self, field: Field) -> bool {
+        self.index.contains_key(&field)
+    }
+
     pub(crate) fn header(&self, field: Field) -> String {
         match self.index.get(&field) {
             Some(&i) => self.columns[i].header.clone(),
@@ -142,28 +147,44 @@ fn clean_header(raw: &str) -> String {
 }
 
 fn detect_kind(path: &Path, normalised: &[String]) -> Result<FileKind, ImportError> {
-    let (mut penalty, mut licence) = (0, 0);
+    let mut votes: Vec<(FileKind, usize)> = Vec::new();
     for h in normalised {
-        match headers::kind_hint(h) {
-            Some(FileKind::Penalty) => penalty += 1,
-            Some(FileKind::Licence) => licence += 1,
-            None => {}
+        if let Some(kind) = headers::kind_hint(h) {
+            match votes.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += 1,
+                None => votes.push((kind, 1)),
+            }
         }
     }
     let unknown = |reason: String| ImportError::UnknownKind {
         file: path.to_path_buf(),
         reason,
     };
-    match (penalty, licence) {
-        (0, 0) => Err(unknown(
-            "no CF_ (penalty) or XK_ (licence) column codes and no penalty- or licence-specific \
-             Chinese column names"
-                .into(),
-        )),
-        (p, l) if p > l => Ok(FileKind::Penalty),
-        (p, l) if l > p => Ok(FileKind::Licence),
-        (p, l) => Err(unknown(format!(
-            "{p} penalty columns and {l} licence columns"
+    votes.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+    match votes.as_slice() {
+        [] => {
+            // A file of codes only: a USCC and older codes beside it is a mapping.
+            let has = |f: Field| {
+                normalised
+                    .iter()
+                    .any(|h| headers::lookup(h, FileKind::Mapping) == Some(f))
+            };
+            if has(Field::Uscc) && (has(Field::OrgCode) || has(Field::RegNo) || has(Field::TaxNo)) {
+                return Ok(FileKind::Mapping);
+            }
+            Err(unknown(
+                "no CF_ (penalty) or XK_ (licence) column codes, no penalty-, licence-, list- or \
+                 court-specific Chinese column names, and not a USCC beside older codes (a code \
+                 mapping)"
+                    .into(),
+            ))
+        }
+        [(kind, _)] => Ok(*kind),
+        [(kind, a), (_, b), ..] if a > b => Ok(*kind),
+        [(k1, a), (k2, b), ..] => Err(unknown(format!(
+            "{a} {} columns and {b} {} columns",
+            k1.name(),
+            k2.name()
         ))),
     }
 }

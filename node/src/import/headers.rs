@@ -64,6 +64,17 @@ fields!(
     ValidFrom,
     ValidTo,
     LicenceState,
+    ListName,
+    ListType,
+    ListReason,
+    ListValidUntil,
+    RemovalDate,
+    RemovalReason,
+    FiledOn,
+    BasisIssuer,
+    Obligation,
+    Performance,
+    MappingDate,
 );
 
 use Field::*;
@@ -136,11 +147,83 @@ const NAMES: &[(&str, Field, Option<FileKind>)] = &[
         Some(FileKind::Licence),
     ),
     ("当前状态", LicenceState, Some(FileKind::Licence)),
+    // Red and black lists (名单).
+    ("名单名称", ListName, Some(FileKind::List)),
+    ("名单类型", ListType, Some(FileKind::List)),
+    ("名单类别", ListType, Some(FileKind::List)),
+    ("主体名称", PartyName, None),
+    ("主体类别", PartyKind, None),
+    ("认定单位", Authority, Some(FileKind::List)),
+    ("认定部门", Authority, Some(FileKind::List)),
+    (
+        "认定单位统一社会信用代码",
+        AuthorityUscc,
+        Some(FileKind::List),
+    ),
+    ("认定依据", LegalBasis, Some(FileKind::List)),
+    ("认定文号", DecisionNo, Some(FileKind::List)),
+    ("认定依据文号", DecisionNo, Some(FileKind::List)),
+    ("认定文书号", DecisionNo, Some(FileKind::List)),
+    ("列入事由", ListReason, Some(FileKind::List)),
+    ("列入原因", ListReason, Some(FileKind::List)),
+    ("列入日期", DecisionDate, Some(FileKind::List)),
+    ("认定日期", DecisionDate, Some(FileKind::List)),
+    ("有效期至", ListValidUntil, Some(FileKind::List)),
+    ("移出日期", RemovalDate, Some(FileKind::List)),
+    ("移出事由", RemovalReason, Some(FileKind::List)),
+    ("移出原因", RemovalReason, Some(FileKind::List)),
+    // Dishonest judgment debtors (失信被执行人), as courts publish them.
+    ("失信被执行人名称", PartyName, Some(FileKind::CourtList)),
+    ("被执行人姓名/名称", PartyName, Some(FileKind::CourtList)),
+    ("被执行人名称", PartyName, Some(FileKind::CourtList)),
+    ("名称/姓名", PartyName, Some(FileKind::CourtList)),
+    ("姓名/名称", PartyName, Some(FileKind::CourtList)),
+    (
+        "身份证号码/组织机构代码",
+        PartyIdNo,
+        Some(FileKind::CourtList),
+    ),
+    (
+        "证件号码/组织机构代码",
+        PartyIdNo,
+        Some(FileKind::CourtList),
+    ),
+    ("执行法院", Authority, Some(FileKind::CourtList)),
+    ("案号", DecisionNo, Some(FileKind::CourtList)),
+    ("立案时间", FiledOn, Some(FileKind::CourtList)),
+    ("执行依据文号", LegalBasis, Some(FileKind::CourtList)),
+    ("做出执行依据单位", BasisIssuer, Some(FileKind::CourtList)),
+    ("作出执行依据单位", BasisIssuer, Some(FileKind::CourtList)),
+    (
+        "生效法律文书确定的义务",
+        Obligation,
+        Some(FileKind::CourtList),
+    ),
+    ("被执行人的履行情况", Performance, Some(FileKind::CourtList)),
+    ("履行情况", Performance, Some(FileKind::CourtList)),
+    (
+        "失信被执行人行为具体情形",
+        ListReason,
+        Some(FileKind::CourtList),
+    ),
+    ("失信行为具体情形", ListReason, Some(FileKind::CourtList)),
+    ("发布时间", DecisionDate, Some(FileKind::CourtList)),
+    // Old and new codes (新旧代码映射).
+    ("原组织机构代码", OrgCode, Some(FileKind::Mapping)),
+    ("原工商注册号", RegNo, Some(FileKind::Mapping)),
+    ("原税务登记号", TaxNo, Some(FileKind::Mapping)),
+    ("映射日期", MappingDate, Some(FileKind::Mapping)),
+    ("赋码日期", MappingDate, Some(FileKind::Mapping)),
 ];
 
 impl Field {
     /// The national column code of this field in a file of `kind`, if the kind has it.
     pub(crate) fn code(self, kind: FileKind) -> Option<&'static str> {
+        if !matches!(kind, FileKind::Penalty | FileKind::Licence) {
+            // List, court and mapping files have no national column codes; `BZ` is
+            // understood everywhere.
+            return (self == Remarks).then_some("BZ");
+        }
         let p = kind == FileKind::Penalty;
         let pick = |cf: &'static str, xk: &'static str| Some(if p { cf } else { xk });
         match self {
@@ -182,13 +265,17 @@ impl Field {
             ValidFrom => (!p).then_some("XK_YXQZ"),
             ValidTo => (!p).then_some("XK_YXQZI"),
             LicenceState => (!p).then_some("XK_ZT"),
+            ListName | ListType | ListReason | ListValidUntil | RemovalDate | RemovalReason
+            | FiledOn | BasisIssuer | Obligation | Performance | MappingDate => None,
         }
     }
 
-    /// The code, or a readable placeholder for fields the kind lacks (never happens for
-    /// the fields a kind reads).
+    /// The code, else the first Chinese name, of this field in a file of `kind` (a
+    /// placeholder for fields the kind lacks, which no kind reads).
     pub(crate) fn code_or_name(self, kind: FileKind) -> &'static str {
-        self.code(kind).unwrap_or("(unknown column)")
+        self.code(kind)
+            .or_else(|| self.chinese_name(kind))
+            .unwrap_or("(unknown column)")
     }
 
     /// The first Chinese column name of this field in a file of `kind`.
@@ -201,9 +288,9 @@ impl Field {
 
     /// How messages name a column the file lacks: `CF_WSH (行政处罚决定书文号)`.
     pub(crate) fn describe(self, kind: FileKind) -> String {
-        match self.chinese_name(kind) {
-            Some(name) => format!("{} ({name})", self.code_or_name(kind)),
-            None => self.code_or_name(kind).to_string(),
+        match (self.code(kind), self.chinese_name(kind)) {
+            (Some(code), Some(name)) => format!("{code} ({name})"),
+            _ => self.code_or_name(kind).to_string(),
         }
     }
 
@@ -236,6 +323,9 @@ pub(crate) fn required(kind: FileKind) -> &'static [Field] {
             Authority,
             LicenceContent,
         ],
+        FileKind::List => &[PartyName, Authority, DecisionDate, ListName, ListReason],
+        FileKind::CourtList => &[PartyName, Authority, DecisionNo, FiledOn],
+        FileKind::Mapping => &[PartyName, Uscc],
     }
 }
 
@@ -262,7 +352,8 @@ pub(crate) fn is_reject_meta(normalised: &str) -> bool {
     normalised == "_LINE" || normalised == "_ERRORS"
 }
 
-/// What a normalised header says about the file kind.
+/// What a normalised header says about the file kind: the kind whose column it is,
+/// when it is a column of one kind only.
 pub(crate) fn kind_hint(normalised: &str) -> Option<FileKind> {
     if normalised.starts_with("CF_") {
         return Some(FileKind::Penalty);
@@ -270,24 +361,36 @@ pub(crate) fn kind_hint(normalised: &str) -> Option<FileKind> {
     if normalised.starts_with("XK_") {
         return Some(FileKind::Licence);
     }
-    lookup_name(normalised).and_then(|(_, kind)| kind)
+    let kinds: Vec<Option<FileKind>> = names_of(normalised).map(|(_, k)| k).collect();
+    match kinds.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|k| k == first) => *first,
+        _ => None,
+    }
 }
 
-fn lookup_name(normalised: &str) -> Option<(Field, Option<FileKind>)> {
-    let exact = |n: &str| {
+/// The table entries a normalised header matches: its exact name, else the name in
+/// parentheses (`行政相对人代码_1(统一社会信用代码)`), else the name before them
+/// (`法定代表人(负责人)`).
+fn names_of(normalised: &str) -> impl Iterator<Item = (Field, Option<FileKind>)> + '_ {
+    let exact = move |n: &str| {
         NAMES
             .iter()
-            .find(|(name, ..)| *name == n)
+            .filter(move |(name, ..)| *name == n)
             .map(|&(_, f, k)| (f, k))
+            .collect::<Vec<_>>()
     };
-    if let Some(hit) = exact(normalised) {
-        return Some(hit);
+    let mut hits = exact(normalised);
+    if hits.is_empty() {
+        if let Some(open) = normalised.find('(') {
+            if let Some(inner) = normalised[open + 1..].strip_suffix(')') {
+                hits = exact(inner);
+                if hits.is_empty() {
+                    hits = exact(&normalised[..open]);
+                }
+            }
+        }
     }
-    // `行政相对人代码_1(统一社会信用代码)`: the name in parentheses; `法定代表人(负责人)`:
-    // the name before them.
-    let open = normalised.find('(')?;
-    let inner = normalised[open + 1..].strip_suffix(')')?;
-    exact(inner).or_else(|| exact(&normalised[..open]))
+    hits.into_iter()
 }
 
 /// The field a normalised header names in a file of `kind`, if any.
@@ -295,11 +398,9 @@ pub(crate) fn lookup(normalised: &str, kind: FileKind) -> Option<Field> {
     if let Some(f) = ALL.iter().find(|f| f.code(kind) == Some(normalised)) {
         return Some(*f);
     }
-    match lookup_name(normalised)? {
-        (f, None) => Some(f),
-        (f, Some(k)) if k == kind => Some(f),
-        _ => None,
-    }
+    names_of(normalised)
+        .find(|(_, k)| k.is_none() || *k == Some(kind))
+        .map(|(f, _)| f)
 }
 
 #[cfg(test)]
@@ -344,14 +445,33 @@ mod tests {
     }
 
     #[test]
-    fn every_field_has_a_code_in_some_kind() {
+    fn every_field_has_a_code_or_a_name_in_some_kind() {
+        let kinds = [
+            FileKind::Penalty,
+            FileKind::Licence,
+            FileKind::List,
+            FileKind::CourtList,
+            FileKind::Mapping,
+        ];
         for &f in ALL {
             assert!(
-                f.code(FileKind::Penalty)
-                    .or(f.code(FileKind::Licence))
-                    .is_some(),
+                kinds
+                    .iter()
+                    .any(|&k| f.code(k).is_some() || f.chinese_name(k).is_some()),
                 "{f:?}"
             );
         }
+    }
+
+    #[test]
+    fn list_court_and_mapping_headers_tell_their_kind() {
+        assert_eq!(kind_hint("认定单位"), Some(FileKind::List));
+        assert_eq!(kind_hint("执行法院"), Some(FileKind::CourtList));
+        // A name two kinds use hints at neither, and resolves per kind.
+        assert_eq!(kind_hint("有效期至"), None);
+        assert_eq!(lookup("有效期至", FileKind::List), Some(ListValidUntil));
+        assert_eq!(lookup("有效期至", FileKind::Licence), Some(ValidTo));
+        assert_eq!(lookup("案号", FileKind::CourtList), Some(DecisionNo));
+        assert_eq!(lookup("案号", FileKind::Penalty), None);
     }
 }

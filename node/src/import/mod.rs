@@ -45,6 +45,7 @@ mod details;
 mod encoding;
 mod error;
 mod headers;
+mod listing;
 mod reject;
 mod row;
 mod subject;
@@ -75,14 +76,44 @@ pub enum FileKind {
     Penalty,
     /// Administrative licences (`XK_` columns, 行政许可).
     Licence,
+    /// Red- and black-list entries (名单名称, 认定单位, 列入事由, …); each row's list
+    /// type (名单类型, or its list's name) says which. Rows become list entries to be
+    /// reviewed before publication.
+    List,
+    /// Dishonest judgment debtors as courts publish them (执行法院, 案号, 立案时间, …).
+    /// Rows become list entries to be reviewed before publication.
+    CourtList,
+    /// Old and new codes (新旧代码映射): a USCC and the organisation code, registration
+    /// and tax numbers it replaced.
+    Mapping,
 }
 
 impl FileKind {
-    /// The record kind of the file's rows.
+    /// The record kind of the file's rows (a list file's red-list rows are
+    /// [`RecordKind::RED_LIST`] instead).
     pub fn record_kind(self) -> RecordKind {
         match self {
             FileKind::Penalty => RecordKind::PENALTY,
             FileKind::Licence => RecordKind::LICENCE,
+            FileKind::List => RecordKind::BLACK_LIST,
+            FileKind::CourtList => RecordKind::DISHONEST_DEBTOR,
+            FileKind::Mapping => RecordKind::SUBJECT_MAPPING,
+        }
+    }
+
+    /// Whether the rows are list entries, proposed for review rather than written.
+    pub fn is_list(self) -> bool {
+        matches!(self, FileKind::List | FileKind::CourtList)
+    }
+
+    /// The name in summaries and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Penalty => "penalty",
+            FileKind::Licence => "licence",
+            FileKind::List => "list",
+            FileKind::CourtList => "dishonest-debtor",
+            FileKind::Mapping => "code-mapping",
         }
     }
 }

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use credithub_protocol::ids::Uscc;
-use credithub_protocol::record::{Authority, RecordBody, RecordKind, RecordStatus};
+use credithub_protocol::record::{Authority, Details, RecordBody, RecordKind, RecordStatus};
 use credithub_protocol::Date;
 use csv::StringRecord;
 
 use super::columns::{ColumnMap, Target};
 use super::headers::Field;
 use super::values::{is_open_ended, mask_for_message};
-use super::{details, subject, FieldError, FileKind, ParsedRow, RejectedRow, RowOutcome};
+use super::{details, listing, subject, FieldError, FileKind, ParsedRow, RejectedRow, RowOutcome};
 
 /// The state of one row being mapped: its values, and the errors and warnings found.
 pub(crate) struct Ctx<'a> {
@@ -140,12 +140,8 @@ pub(crate) fn parse_row(
             .position(|c| c.header == e.field)
             .unwrap_or(usize::MAX)
     });
-    let kind = match map.kind {
-        FileKind::Penalty => RecordKind::PENALTY,
-        FileKind::Licence => RecordKind::LICENCE,
-    };
     Some(match body {
-        Some(body) if errors.is_empty() => RowOutcome::Valid(ParsedRow {
+        Some((kind, body)) if errors.is_empty() => RowOutcome::Valid(ParsedRow {
             line,
             kind,
             body,
@@ -173,17 +169,49 @@ pub(crate) fn parse_row(
     })
 }
 
-fn build(ctx: &mut Ctx<'_>) -> Option<RecordBody> {
+fn build(ctx: &mut Ctx<'_>) -> Option<(RecordKind, RecordBody)> {
+    let file = ctx.map.kind;
     let (subject, other_ids) = subject::subject(ctx);
     let representative = subject::representative(ctx);
-    let authority_name = ctx.required(Field::Authority);
+    let authority_name = match file {
+        // A mapping is the registration authorities' word; the file may name them.
+        FileKind::Mapping => Some(ctx.get(Field::SourceUnit).unwrap_or(MAPPING_AUTHORITY)),
+        _ => ctx.required(Field::Authority),
+    };
     let authority_uscc = ctx.uscc(Field::AuthorityUscc);
     let source_unit = source_unit(ctx);
-    let decision_no = ctx.required(Field::DecisionNo);
-    let decision_date = ctx.date(Field::DecisionDate, true, false);
-    let kind_details = match ctx.map.kind {
-        FileKind::Penalty => details::penalty(ctx, decision_date),
-        FileKind::Licence => details::licence(ctx, decision_date),
+    let decision_no = match file {
+        FileKind::Penalty | FileKind::Licence | FileKind::CourtList => {
+            ctx.required(Field::DecisionNo)
+        }
+        // A list entry is known by its list and subject when no document is named.
+        FileKind::List => Some(ctx.get(Field::DecisionNo).unwrap_or("")),
+        FileKind::Mapping => Some(""),
+    };
+    let decision_date = match file {
+        FileKind::Penalty | FileKind::Licence | FileKind::List => {
+            ctx.date(Field::DecisionDate, true, false)
+        }
+        FileKind::CourtList => ctx
+            .date(Field::DecisionDate, false, false)
+            .or_else(|| ctx.date(Field::FiledOn, false, false)),
+        FileKind::Mapping => Some(
+            ctx.date(Field::MappingDate, false, false)
+                .unwrap_or_else(listing::mappings_since),
+        ),
+    };
+    let kind_details = match file {
+        FileKind::Penalty => {
+            details::penalty(ctx, decision_date).map(|parts| (RecordKind::PENALTY, parts))
+        }
+        FileKind::Licence => {
+            details::licence(ctx, decision_date).map(|parts| (RecordKind::LICENCE, parts))
+        }
+        FileKind::List => listing::list_entry(ctx, decision_date),
+        FileKind::CourtList => {
+            listing::court_entry(ctx, authority_name, decision_no, decision_date)
+        }
+        FileKind::Mapping => Some(listing::mapping(ctx)),
     };
     let extra = extra(ctx);
     let authority = Authority {
@@ -191,23 +219,33 @@ fn build(ctx: &mut Ctx<'_>) -> Option<RecordBody> {
         uscc: authority_uscc,
     };
     let source_unit = source_unit.filter(|s| *s != authority);
-    let (details, severity, publication_end) = kind_details?;
-    Some(RecordBody {
-        subject: subject?,
-        other_ids,
-        representative,
-        authority,
-        source_unit,
-        decision_no: decision_no?.to_string(),
-        decision_date: decision_date?,
-        published_on: None,
-        publication_end,
-        severity,
-        status: RecordStatus::Active,
-        details,
-        extra,
-    })
+    let (kind, (details, severity, publication_end)) = kind_details?;
+    let status = match &details {
+        Details::Listing(l) if l.removal.is_some() => RecordStatus::Removed,
+        _ => RecordStatus::Active,
+    };
+    Some((
+        kind,
+        RecordBody {
+            subject: subject?,
+            other_ids,
+            representative,
+            authority,
+            source_unit,
+            decision_no: decision_no?.to_string(),
+            decision_date: decision_date?,
+            published_on: None,
+            publication_end,
+            severity,
+            status,
+            details,
+            extra,
+        },
+    ))
 }
+
+/// The authority of a code mapping whose file names no source unit.
+const MAPPING_AUTHORITY: &str = "新旧代码映射";
 
 /// The data source unit (`CF_SJLY`/`XK_LYDW` with its USCC). It is dropped from the
 /// body when identical to the deciding authority.
@@ -242,6 +280,9 @@ fn extra(ctx: &mut Ctx<'_>) -> BTreeMap<String, String> {
         Field::InstitutionNo,
         Field::SocialOrgNo,
     ] {
+        if kind == FileKind::Mapping && f == Field::TaxNo {
+            continue; // an identifier of the mapping's, in `other_ids`
+        }
         if let Some(v) = ctx.get(f) {
             extra.insert(f.code_or_name(kind).to_string(), v.to_string());
         }

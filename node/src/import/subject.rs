@@ -7,24 +7,33 @@
 //!   valid business registration number (`*_XDR_GSZC`) or, failing that, organisation
 //!   code (`*_XDR_ZZJG`) names them instead. Valid older codes beside the chosen
 //!   identifier go into `other_ids`; invalid ones beside a valid identifier are warnings.
-//! - natural persons are named by a resident identity number (`*_XDR_ZJHM`) when the
-//!   document type (`*_XDR_ZJLX`) is the identity card or empty; other document types
-//!   are refused for now, as there is no subject identifier for them.
+//! - natural persons are named by the number (`*_XDR_ZJHM`) of the document the type
+//!   column (`*_XDR_ZJLX`) names: a resident identity number when it is the identity
+//!   card or empty, else a passport, a Hong Kong/Macao or Taiwan residents' permit or a
+//!   foreign permanent resident card (validated where the document has a check,
+//!   masked in every message); other document types are refused.
 //! - the representative's document number is kept as given; an invalid identity number
 //!   there is a warning, not an error, since it does not identify the subject.
 
-use credithub_protocol::ids::{OrgCode, RegNo, ResidentId, Subject, SubjectId, SubjectKind, Uscc};
+use credithub_protocol::ids::{
+    DocumentKind, OrgCode, RegNo, ResidentId, Subject, SubjectId, SubjectKind, TaxNo, Uscc,
+};
 use credithub_protocol::record::Representative;
 use credithub_protocol::IdError;
 
 use super::headers::Field;
 use super::row::Ctx;
 use super::values::{is_identity_card, mask_for_message};
+use super::FileKind;
 
 /// The subject and its further identifiers; `None` when the row cannot name it (the
 /// reasons are recorded in `ctx`).
 pub(crate) fn subject(ctx: &mut Ctx<'_>) -> (Option<Subject>, Vec<SubjectId>) {
     let name = ctx.required(Field::PartyName);
+    if !ctx.map.has(Field::PartyKind) {
+        // List, court and mapping files name the party by its codes only.
+        return inferred(ctx, name);
+    }
     let kind = match ctx.required(Field::PartyKind) {
         Some(v) => {
             let kind = SubjectKind::parse(v);
@@ -56,6 +65,62 @@ pub(crate) fn subject(ctx: &mut Ctx<'_>) -> (Option<Subject>, Vec<SubjectId>) {
             others,
         ),
         _ => (None, Vec::new()),
+    }
+}
+
+/// The subject of a file without a party-kind column: an organisation when it has an
+/// organisation's code (a USCC, a registration number or an organisation code, in
+/// their columns or in the court files' combined number column), else a natural
+/// person named by an identity document. A USCC of an individual business (`92…`)
+/// names one.
+fn inferred(ctx: &mut Ctx<'_>, name: Option<&str>) -> (Option<Subject>, Vec<SubjectId>) {
+    let has_org_code = [Field::Uscc, Field::RegNo, Field::OrgCode]
+        .iter()
+        .any(|&f| ctx.get(f).is_some());
+    let ids = if has_org_code {
+        organisation_ids(ctx, None)
+    } else if let Some(v) = ctx.get(Field::PartyIdNo) {
+        // A court's `身份证号码/组织机构代码` column: a person's identity number or
+        // an organisation's code, by its shape (a document type column settles it).
+        let by_shape = ctx
+            .get(Field::PartyIdType)
+            .is_none()
+            .then(|| SubjectId::parse(v).ok())
+            .flatten();
+        match by_shape {
+            Some(id @ (SubjectId::Uscc(_) | SubjectId::OrgCode(_) | SubjectId::RegNo(_))) => {
+                Some((id, Vec::new()))
+            }
+            _ => person_id(ctx).map(|id| (id, Vec::new())),
+        }
+    } else {
+        ctx.error(
+            Field::Uscc,
+            "",
+            "required: a USCC, registration number or organisation code, or an identity document number",
+        );
+        None
+    };
+    let Some((id, others)) = ids else {
+        return (None, Vec::new());
+    };
+    let kind = match id {
+        SubjectId::Uscc(u) if u.is_individual_business() => SubjectKind::IndividualBusiness,
+        SubjectId::Uscc(_) | SubjectId::RegNo(_) | SubjectId::OrgCode(_) | SubjectId::TaxNo(_) => {
+            SubjectKind::LegalPerson
+        }
+        SubjectId::ResidentId(_) | SubjectId::Document(_) => SubjectKind::NaturalPerson,
+    };
+    match name {
+        Some(name) => (
+            Some(Subject {
+                kind,
+                name: name.to_string(),
+                id,
+            }),
+            others,
+        ),
+        None => (None, Vec::new()),
     }
 }
 
@@ -100,17 +165,46 @@ fn organisation_ids(
         if let Some(r) = keep_valid(ctx, Field::RegNo, reg) {
             others.push(SubjectId::RegNo(r));
         }
+        let mapping = ctx.map.kind == FileKind::Mapping;
         if let Some(o) = keep_valid(ctx, Field::OrgCode, org) {
             if o.as_str() != uscc.org_code() {
-                ctx.warn(
-                    Field::OrgCode,
-                    format!(
-                        "{o} differs from the code embedded in the USCC ({})",
-                        uscc.org_code()
-                    ),
+                let message = format!(
+                    "{o} differs from the organisation code inside the USCC ({})",
+                    uscc.org_code()
                 );
+                if mapping {
+                    // A mapping that contradicts the USCC itself is refused, not kept.
+                    ctx.error(Field::OrgCode, o.as_str(), message);
+                } else {
+                    ctx.warn(Field::OrgCode, message);
+                }
             }
             others.push(SubjectId::OrgCode(o));
+        }
+        if mapping {
+            if let Some(v) = ctx.get(Field::TaxNo) {
+                match TaxNo::parse(v) {
+                    Ok(t) if t.org_code().is_some_and(|o| o.as_str() != uscc.org_code()) => {
+                        ctx.error(
+                            Field::TaxNo,
+                            v,
+                            format!(
+                                "the organisation code inside it differs from the one inside the USCC ({})",
+                                uscc.org_code()
+                            ),
+                        )
+                    }
+                    Ok(t) => others.push(SubjectId::TaxNo(t)),
+                    Err(e) => ctx.error(Field::TaxNo, v, format!("invalid tax registration number: {e}")),
+                }
+            }
+            if others.is_empty() && ctx.errors.is_empty() {
+                ctx.error(
+                    Field::OrgCode,
+                    "",
+                    "a mapping needs at least one older code: organisation code, registration or tax number",
+                );
+            }
         }
         return Some((SubjectId::Uscc(uscc), others));
     }
@@ -179,30 +273,39 @@ fn person_id(ctx: &mut Ctx<'_>) -> Option<SubjectId> {
         ctx.warn(Field::Uscc, "USCC ignored for a natural person");
     }
     let doc_type = ctx.get(Field::PartyIdType);
-    if !is_identity_card(doc_type) {
+    let document = doc_type.and_then(DocumentKind::parse);
+    if !is_identity_card(doc_type) && document.is_none() {
         let t = doc_type.unwrap_or_default();
         ctx.error(
             Field::PartyIdType,
             t,
-            format!("document type {t} is not supported as a subject identifier"),
+            format!(
+                "document type {t} is not one this system knows (身份证, 护照, \
+                 港澳居民来往内地通行证, 台湾居民来往大陆通行证, 外国人永久居留身份证)"
+            ),
         );
         return None;
     }
+    let what = document.map_or_else(
+        || "resident identity number".to_string(),
+        |k| format!("{} number", k.chinese_name()),
+    );
     let Some(v) = ctx.get(Field::PartyIdNo) else {
         ctx.error(
             Field::PartyIdNo,
             "",
-            "required for a natural person: a resident identity number",
+            format!("required for a natural person: the {what}"),
         );
         return None;
     };
-    match ResidentId::parse(v) {
-        Ok(id) => Some(SubjectId::ResidentId(id)),
+    match SubjectId::parse_person(doc_type, v) {
+        Ok(Some(id)) => Some(id),
+        Ok(None) => None,
         Err(e) => {
             ctx.error(
                 Field::PartyIdNo,
                 v,
-                format!("invalid resident identity number: {}", resident_reason(&e)),
+                format!("invalid {what}: {}", resident_reason(&e)),
             );
             None
         }

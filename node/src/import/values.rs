@@ -138,18 +138,7 @@ pub fn penalty_severity(categories: &[String]) -> Severity {
 /// Whether an identity document type names the resident identity card. An empty type
 /// counts as the identity card, the national default.
 pub(super) fn is_identity_card(doc_type: Option<&str>) -> bool {
-    match doc_type {
-        None => true,
-        Some(t) => matches!(
-            t.trim(),
-            "" | "身份证"
-                | "居民身份证"
-                | "身份证号"
-                | "身份证号码"
-                | "居民身份证号码"
-                | "二代身份证"
-        ),
-    }
+    doc_type.is_none_or(credithub_protocol::ids::subject::is_identity_card_type)
 }
 
 /// Whether an end date is written as "no end" (长期, 永久, …).

@@ -149,6 +149,7 @@ pub fn check(
         }
         let list_name = match r.body.as_ref().map(|b| &b.details) {
             Some(Details::ListEntry(l)) => Some(l.list_name.as_str()),
+            Some(Details::Listing(l)) => Some(l.list_name.as_str()),
             _ => None,
         };
         for m in &catalogue.memorandum {

@@ -3,10 +3,13 @@
 //! each seen through an [`Audience`] (public, government, auditor) that decides which
 //! records show and whether personal numbers are masked.
 //!
+//! - [`aliases`]: one subject under all its codes (USCC, organisation code, older
+//!   numbers, code mappings);
 //! - [`measures`]: the catalogue of joint measures (configuration) and the check;
 //! - [`report`]: the credit report as text;
 //! - [`timeliness`]: statistics and reporting delays per origin.
 
+pub mod aliases;
 pub mod measures;
 pub mod report;
 pub mod timeliness;
@@ -34,7 +37,7 @@ pub struct RecordView {
     pub origin_name: String,
     /// The version.
     pub version: u64,
-    /// `active`, `under-objection`, `withdrawn` or `repaired`.
+    /// `active`, `under-objection`, `withdrawn`, `repaired` or `removed`.
     pub status: String,
     /// The grounds of a pending objection.
     pub objection: Option<String>,
@@ -100,6 +103,12 @@ pub struct SubjectAnswer {
     pub unanswered: Vec<String>,
     /// When the answer was made (ms since the epoch).
     pub at_ms: u64,
+    /// The subject's other codes the answer went through.
+    #[serde(default)]
+    pub aliases: Vec<aliases::Alias>,
+    /// Contradicting code mappings (nothing was merged across them).
+    #[serde(default)]
+    pub alias_conflicts: Vec<aliases::AliasConflict>,
 }
 
 /// The name as a reader may see it: a natural person's given name masked.
@@ -126,6 +135,7 @@ fn status_name(s: RecordStatus) -> &'static str {
         RecordStatus::UnderObjection => "under-objection",
         RecordStatus::Withdrawn => "withdrawn",
         RecordStatus::Repaired => "repaired",
+        RecordStatus::Removed => "removed",
     }
 }
 
@@ -141,7 +151,7 @@ pub fn view(
     today: Date,
 ) -> Option<RecordView> {
     let b = r.body.as_ref()?;
-    if r.key.kind == RecordKind::OBJECTION {
+    if r.key.kind == RecordKind::OBJECTION || aliases::is_mapping(r.key.kind) {
         return None;
     }
     let pending =
@@ -165,7 +175,16 @@ pub fn view(
             format!("{} {}: {}", d.court, d.case_no, d.obligation),
             d.enforcement_basis.clone(),
         ),
-        Details::Other | Details::Objection(_) => (String::new(), String::new()),
+        Details::Listing(l) => (
+            match &l.court {
+                Some(c) => format!("{} {}: {}", c.court, c.case_no, c.obligation),
+                None => format!("{}: {}", l.list_name, l.reason),
+            },
+            l.legal_basis.clone(),
+        ),
+        Details::Other | Details::Objection(_) | Details::Mapping(_) => {
+            (String::new(), String::new())
+        }
     };
     Some(RecordView {
         key: r.key.to_string(),
@@ -189,16 +208,31 @@ pub fn view(
     })
 }
 
-/// Every record about `subject` held here that `audience` may see, with the
-/// objections held about it (for marking), newest decision first.
+/// What a node holds about one subject, as one reader may see it.
+#[derive(Debug, Clone, Default)]
+pub struct About {
+    /// The records the reader may see.
+    pub records: Vec<Record>,
+    /// Their views, newest decision first.
+    pub views: Vec<RecordView>,
+    /// The subject's other codes the answer went through.
+    pub aliases: Vec<aliases::Alias>,
+    /// Contradicting code mappings.
+    pub conflicts: Vec<aliases::AliasConflict>,
+}
+
+/// Every record about `subject`, under all its codes ([`aliases::resolve`]), held
+/// here that `audience` may see, with the objections held about it (for marking),
+/// newest decision first.
 pub fn records_about(
     store: &Store,
     subject: &SubjectId,
     audience: Audience,
     rules: &PublicationRules,
     today: Date,
-) -> Result<(Vec<Record>, Vec<RecordView>)> {
-    let held = store.by_subject_arrived(subject)?;
+) -> Result<About> {
+    let resolution = aliases::resolve(store, subject)?;
+    let held = resolution.records;
     let objections: Vec<Record> = held
         .iter()
         .filter(|(r, _)| r.key.kind == RecordKind::OBJECTION)
@@ -220,7 +254,12 @@ pub fn records_about(
             .cmp(&a.decision_date)
             .then(a.key.cmp(&b.key))
     });
-    Ok((visible, views))
+    Ok(About {
+        records: visible,
+        views,
+        aliases: resolution.aliases,
+        conflicts: resolution.conflicts,
+    })
 }
 
 /// Counts the views per origin, for the freshness table.

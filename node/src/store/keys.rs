@@ -8,6 +8,7 @@
 //! | `regional`| subjects partition ‖ id (16)                   | origin (u32 BE) ‖ version (u64 BE) ‖ digest (32) |
 //! | `arrivals`| record key                                     | arrival of the current version here (ms, u64 BE) |
 //! | `audit`   | sequence number (u64 BE)                       | audit entry (postcard), hash-chained |
+//! | `drafts`  | record key                                     | a list entry under review: its encoded version (form 2), never in the digest index |
 //! | `meta`    | `format`, `jurisdiction`, `store`              | format number (text), jurisdiction (text), [`StoreMeta`](super::StoreMeta) (postcard) |
 //!
 //! `regional` lists the members of the subjects partitions (records about subjects
@@ -39,8 +40,10 @@ pub const CF_REGIONAL: &str = "regional";
 pub const CF_ARRIVALS: &str = "arrivals";
 /// Column family of the audit log.
 pub const CF_AUDIT: &str = "audit";
+/// Column family of list entries under review at their origin (never shared).
+pub const CF_DRAFTS: &str = "drafts";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 7] = [
+pub const ALL_CFS: [&str; 8] = [
     CF_RECORDS,
     CF_SUBJECTS,
     CF_DIGEST,
@@ -48,6 +51,7 @@ pub const ALL_CFS: [&str; 7] = [
     CF_REGIONAL,
     CF_ARRIVALS,
     CF_AUDIT,
+    CF_DRAFTS,
 ];
 
 /// Length of a partition's storage form (the first bytes of a `regional` key).

@@ -6,7 +6,8 @@
 //! |--------|-----------------------|----------------------------------------------------------|
 //! | 1      | be2d4bf until d3c6b43 | the first store; this build does not migrate it          |
 //! | 2      | d3c6b43 until 029dbc3 | the families of [`keys`] (`arrivals` and `audit` came within format 2 and are created empty when missing); `meta` holds `format` and `jurisdiction` as text |
-//! | 3      | this build            | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
+//! | 3      | d825d9f               | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
+//! | 4      | this build            | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `drafts` family holds list entries under review |
 //!
 //! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
 //! still written, though this build reads only `format` (to learn the format before
@@ -38,6 +39,9 @@
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
+use credithub_protocol::codec;
+use credithub_protocol::ids::SubjectId;
+use credithub_protocol::record::RecordKey;
 use credithub_protocol::DivisionCode;
 
 use super::keys;
@@ -96,10 +100,16 @@ pub(crate) struct Step {
 }
 
 /// The migration steps, in order: step *i* starts from format `OLDEST_FORMAT + i`.
-pub(crate) const STEPS: &[Step] = &[Step {
-    from: 2,
-    run: meta_as_one_value,
-}];
+pub(crate) const STEPS: &[Step] = &[
+    Step {
+        from: 2,
+        run: meta_as_one_value,
+    },
+    Step {
+        from: 3,
+        run: index_aliases,
+    },
+];
 
 // The list must lead from the oldest format to the current one, one format at a time.
 const _: () = {
@@ -123,6 +133,54 @@ fn meta_as_one_value(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Sto
     };
     // Both text entries are rewritten into the typed value (which the caller writes).
     Ok((2, meta))
+}
+
+/// Subject-index entries written per intermediate batch of a large step.
+const STEP_CHUNK: usize = 100_000;
+
+/// 3 → 4: every live record is filed in the subject index under the organisation code
+/// inside each USCC and tax number it names, too (the `drafts` family is created by
+/// the open, empty).
+///
+/// Adding an index entry that exists changes nothing, so this step writes its entries
+/// in batches of [`STEP_CHUNK`] as it scans (a store of many millions of records would
+/// not fit one batch in memory) and only the format change goes into the step's final
+/// batch: a crash part-way leaves a store of format 3 with some alias entries, and the
+/// next open runs the step again from the start.
+fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    let meta = read_meta(store, 3)?;
+    let records = store.cf(keys::CF_RECORDS);
+    let subjects = store.cf(keys::CF_SUBJECTS);
+    let mut chunk = WriteBatch::default();
+    let mut written = 0u64;
+    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
+        let (k, v) = entry.map_err(|e| store.db_err(e))?;
+        let key =
+            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
+        let record =
+            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
+        let Some(body) = &record.body else { continue };
+        let primary = body.subject.id.index_key();
+        let others: Vec<Vec<u8>> = body.other_ids.iter().map(SubjectId::index_key).collect();
+        for subject in super::write::subject_keys(Some(body)) {
+            // Entries of format 3 are there already: only aliases are new.
+            if subject == primary || others.contains(&subject) {
+                continue;
+            }
+            chunk.put_cf(subjects, keys::subject_entry(&subject, &key.to_bytes()), []);
+            written += 1;
+            if chunk.len() >= STEP_CHUNK {
+                store
+                    .db
+                    .write(std::mem::take(&mut chunk))
+                    .map_err(|e| store.db_err(e))?;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        store.db.write(chunk).map_err(|e| store.db_err(e))?;
+    }
+    Ok((written, meta))
 }
 
 /// What the store's `meta/format` entry says.

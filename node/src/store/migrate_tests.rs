@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::codec::EncodedRecord;
 use credithub_protocol::record::{Details, ListEntryDetails, RecordBody, RecordKind, Version};
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{DivisionCode, RecordKey, SubjectId};
@@ -55,7 +55,7 @@ fn remote_records() -> Vec<EncodedRecord> {
         .map(|body| {
             let key = RecordKey::derive(origin, RecordKind::PENALTY, &body);
             let version = Version::next(None, T0 + 500);
-            EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)))
+            EncodedRecord::of_body(key, version, Some(&body))
         })
         .collect()
 }
@@ -240,33 +240,65 @@ fn assert_fixture_content(store: &Store) {
 }
 
 #[test]
-fn the_format_2_fixture_migrates_to_format_3_with_its_content_intact() {
+fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact() {
     let (_dir, path) = fixture_copy();
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("open migrates");
-    let step = Migration {
-        from: 2,
-        to: 3,
-        at_ms: MIGRATED_AT,
-        binary_version: env!("CARGO_PKG_VERSION").to_string(),
-        rewritten: 2,
-    };
-    assert_eq!(store.migrated(), std::slice::from_ref(&step));
+    // 3 → 4 files every live record under the organisation code inside its USCC:
+    // count those entries, which format 3 did not have.
+    let aliases = store
+        .db()
+        .iterator_cf(store.cf(keys::CF_SUBJECTS), rocksdb::IteratorMode::Start)
+        .filter(|e| e.as_ref().is_ok_and(|(k, _)| k.first() == Some(&b'O')))
+        .count() as u64;
+    assert!(aliases > 0);
+    let steps = vec![
+        Migration {
+            from: 2,
+            to: 3,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: 2,
+        },
+        Migration {
+            from: 3,
+            to: 4,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: aliases,
+        },
+    ];
+    assert_eq!(store.migrated(), steps.as_slice());
     assert_eq!(
         store.meta(),
         &StoreMeta {
-            format: 3,
+            format: STORE_FORMAT,
             jurisdiction: code(JURISDICTION),
             created_at_ms: None,
-            migrations: vec![step],
+            migrations: steps,
         }
     );
     assert_eq!(store.jurisdiction(), code(JURISDICTION));
     assert_fixture_content(&store);
+    // A record filed under a USCC is found by the organisation code inside it.
+    let shanghai: SubjectId = body_about(4, "310000").subject.id;
+    let org = SubjectId::OrgCode(shanghai.embedded_org_code().expect("inside the USCC"));
+    let by_alias: Vec<RecordKey> = store
+        .by_subject(&org)
+        .expect("by alias")
+        .iter()
+        .map(|r| r.key)
+        .collect();
+    for r in store.by_subject(&shanghai).expect("by subject") {
+        assert!(by_alias.contains(&r.key), "{} not found by {org:?}", r.key);
+    }
     drop(store);
     // What a format-2 binary reads: both text entries, so it refuses with its own
-    // format message ("has format 3; this build reads format 2").
-    assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("3"));
+    // format message ("has format 4; this build reads format 2").
+    assert_eq!(
+        raw_meta(&path, META_FORMAT).as_deref(),
+        Some(STORE_FORMAT.to_string().as_str())
+    );
     assert_eq!(
         raw_meta(&path, META_JURISDICTION).as_deref(),
         Some(JURISDICTION)
@@ -364,7 +396,11 @@ fn formats_older_than_the_migrations_or_not_numbers_are_refused() {
     stamp_format(&path, "1");
     match open(&path) {
         Err(e @ StoreError::Format { found: 1, .. }) => {
-            assert!(e.to_string().contains("formats 2 to 3"), "{e}")
+            assert!(
+                e.to_string()
+                    .contains(&format!("formats 2 to {STORE_FORMAT}")),
+                "{e}"
+            )
         }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a format-1 store opened"),
@@ -390,74 +426,74 @@ fn another_jurisdictions_store_is_refused_before_it_is_migrated() {
     assert!(raw_meta(&path, META_STORE).is_none());
 }
 
-/// 3 → 4 of [`an_interrupted_migration_resumes_from_the_last_whole_format`]: writes a
+/// 4 → 5 of [`an_interrupted_migration_resumes_from_the_last_whole_format`]: writes a
 /// marker entry.
-fn test_step_4(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
-    batch.put_cf(store.cf(keys::CF_META), b"step-4", b"done");
-    Ok((1, read_meta(store, 3)?))
-}
-
-/// 4 → 5 interrupted: its entry is in the batch when the step fails (as in a crash
-/// before the batch is written).
-fn test_step_5_crashing(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
-    batch.put_cf(store.cf(keys::CF_META), b"step-5", b"done");
-    Err(store.corrupt("metadata", "simulated crash".into()))
-}
-
-/// 4 → 5.
 fn test_step_5(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     batch.put_cf(store.cf(keys::CF_META), b"step-5", b"done");
     Ok((1, read_meta(store, 4)?))
 }
 
+/// 5 → 6 interrupted: its entry is in the batch when the step fails (as in a crash
+/// before the batch is written).
+fn test_step_6_crashing(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    batch.put_cf(store.cf(keys::CF_META), b"step-6", b"done");
+    Err(store.corrupt("metadata", "simulated crash".into()))
+}
+
+/// 5 → 6.
+fn test_step_6(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    batch.put_cf(store.cf(keys::CF_META), b"step-6", b"done");
+    Ok((1, read_meta(store, 5)?))
+}
+
 #[test]
 fn an_interrupted_migration_resumes_from_the_last_whole_format() {
     let (_dir, path) = fixture_copy();
-    let store = open(&path).expect("open migrates to 3");
+    let store = open(&path).expect("open migrates to 4");
     let crashing = [
-        Step {
-            from: 3,
-            run: test_step_4,
-        },
-        Step {
-            from: 4,
-            run: test_step_5_crashing,
-        },
-    ];
-    let clock = || MIGRATED_AT + 1;
-    assert!(run(&store, &crashing, 3, 5, clock).is_err());
-    // The store is whole at format 4: the first step is in, nothing of the second.
-    let Found::Format(found) = read_format(&store).expect("format") else {
-        panic!("no format");
-    };
-    assert_eq!(found, 4);
-    let meta = read_meta(&store, 4).expect("meta");
-    let steps: Vec<(u32, u32)> = meta.migrations.iter().map(|m| (m.from, m.to)).collect();
-    assert_eq!(steps, [(2, 3), (3, 4)]);
-    let cf = store.cf(keys::CF_META);
-    assert!(store.db().get_cf(cf, b"step-5").expect("read").is_none());
-    // Resuming runs only what is left.
-    let working = [
-        Step {
-            from: 3,
-            run: test_step_4,
-        },
         Step {
             from: 4,
             run: test_step_5,
         },
+        Step {
+            from: 5,
+            run: test_step_6_crashing,
+        },
     ];
-    let done = run(&store, &working, found, 5, clock).expect("resume");
-    assert_eq!(done.len(), 1);
-    assert_eq!((done[0].from, done[0].to, done[0].rewritten), (4, 5, 1));
+    let clock = || MIGRATED_AT + 1;
+    assert!(run(&store, &crashing, 4, 6, clock).is_err());
+    // The store is whole at format 5: the first step is in, nothing of the second.
+    let Found::Format(found) = read_format(&store).expect("format") else {
+        panic!("no format");
+    };
+    assert_eq!(found, 5);
     let meta = read_meta(&store, 5).expect("meta");
-    assert_eq!(meta.migrations.len(), 3);
-    assert!(store.db().get_cf(cf, b"step-5").expect("read").is_some());
+    let steps: Vec<(u32, u32)> = meta.migrations.iter().map(|m| (m.from, m.to)).collect();
+    assert_eq!(steps, [(2, 3), (3, 4), (4, 5)]);
+    let cf = store.cf(keys::CF_META);
+    assert!(store.db().get_cf(cf, b"step-6").expect("read").is_none());
+    // Resuming runs only what is left.
+    let working = [
+        Step {
+            from: 4,
+            run: test_step_5,
+        },
+        Step {
+            from: 5,
+            run: test_step_6,
+        },
+    ];
+    let done = run(&store, &working, found, 6, clock).expect("resume");
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].from, done[0].to, done[0].rewritten), (5, 6, 1));
+    let meta = read_meta(&store, 6).expect("meta");
+    assert_eq!(meta.migrations.len(), 4);
+    assert!(store.db().get_cf(cf, b"step-6").expect("read").is_some());
     drop(store);
-    // This build does not read format 5.
+    // This build does not read format 6.
     assert!(matches!(
         open(&path),
-        Err(StoreError::FormatTooNew { found: 5, .. })
+        Err(StoreError::FormatTooNew { found: 6, .. })
     ));
 }
 
@@ -477,7 +513,7 @@ fn a_store_left_at_format_2_by_a_crash_migrates_on_the_next_open() {
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("reopen resumes");
-    assert_eq!(store.migrated().len(), 1);
-    assert_eq!(store.meta().migrations.len(), 1);
+    assert_eq!(store.migrated().len(), 2);
+    assert_eq!(store.meta().migrations.len(), 2);
     assert_fixture_content(&store);
 }

@@ -321,11 +321,7 @@ fn subject_reads_in_batches_agree_with_single_reads() {
     let beijing = DivisionCode::parse("110000").unwrap();
     let body = sample_body(99, "91110000600037341L");
     let key = credithub_protocol::RecordKey::derive(beijing, RecordKind::PENALTY, &body);
-    let remote = EncodedRecord::from_parts(
-        key,
-        Version(7 << 16),
-        &credithub_protocol::codec::body_bytes(Some(&body)),
-    );
+    let remote = EncodedRecord::of_body(key, Version(7 << 16), Some(&body));
     store.apply_remote(vec![remote], 9_000).unwrap();
     // Its arrival is the time the caller gave, not the machine's clock.
     assert_eq!(store.arrival(&key, Version(7 << 16)).unwrap(), 9_000);
@@ -361,4 +357,87 @@ fn subject_reads_in_batches_agree_with_single_reads() {
         .map(|(k, v)| store.arrival(k, *v).unwrap())
         .collect();
     assert_eq!(store.arrivals(&keys).unwrap(), singles);
+}
+
+#[test]
+fn drafts_stay_out_of_every_index_until_published_in_one_write() {
+    use credithub_protocol::record::{Details, ReviewAction};
+    use credithub_protocol::review;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let (kind, mut body) = credithub_protocol::testing::form2_bodies()
+        .into_iter()
+        .find(|(k, _)| *k == RecordKind::BLACK_LIST)
+        .unwrap();
+    review::propose(kind, &mut body, "alice", "", 1_000).unwrap();
+    let root = store.store_root().unwrap();
+    let (key, v1) = store.put_draft(kind, &body, 1_000).unwrap();
+    // A draft is in no index: no root changes, no subject read finds it.
+    assert_eq!(store.store_root().unwrap(), root);
+    assert!(store.by_subject(&body.subject.id).unwrap().is_empty());
+    assert!(store.get(&key).unwrap().is_none());
+    assert_eq!(store.drafts(Some(kind)).unwrap().len(), 1);
+    let day = credithub_protocol::Date::new(2026, 12, 3).unwrap();
+    review::advance(
+        kind,
+        &mut body,
+        ReviewAction::Reviewed,
+        "bob",
+        "",
+        2_000,
+        day,
+    )
+    .unwrap();
+    let (_, v2) = store.put_draft(kind, &body, 2_000).unwrap();
+    assert!(v2 > v1);
+    review::advance(
+        kind,
+        &mut body,
+        ReviewAction::Confirmed,
+        "bob",
+        "",
+        3_000,
+        day,
+    )
+    .unwrap();
+    let WriteOutcome::Inserted(published, v3) = store.publish_draft(kind, body, 3_000).unwrap()
+    else {
+        panic!("expected the entry to be written");
+    };
+    assert_eq!(published, key);
+    assert!(v3 > v2);
+    assert!(store.draft(&key).unwrap().is_none());
+    let record = store.get(&key).unwrap().unwrap();
+    let Some(Details::Listing(l)) = record.body.as_ref().map(|b| &b.details) else {
+        panic!("a listing");
+    };
+    assert!(l.is_published());
+    assert_eq!(
+        store
+            .by_subject(&record.body.unwrap().subject.id)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+}
+
+#[test]
+fn records_of_form_2_are_stored_and_found_by_every_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let bodies = credithub_protocol::testing::form2_bodies();
+    store.write_local(bodies.clone(), 1_000).unwrap();
+    for (kind, body) in &bodies {
+        let key = credithub_protocol::RecordKey::derive(store.jurisdiction(), *kind, body);
+        let held = store.get_encoded(&key).unwrap().unwrap();
+        assert_eq!(held.form(), credithub_protocol::codec::FORMAT_V2, "{kind}");
+        for id in std::iter::once(&body.subject.id).chain(&body.other_ids) {
+            assert!(
+                store.by_subject(id).unwrap().iter().any(|r| r.key == key),
+                "{kind} under {id:?}"
+            );
+        }
+    }
+    assert!(store.verify(|_| {}).unwrap().is_clean());
 }

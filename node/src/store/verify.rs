@@ -243,10 +243,8 @@ impl Store {
                 report.tombstones += 1;
                 continue;
             };
-            let mut ids = vec![body.subject.id];
-            ids.extend(body.other_ids.iter().copied());
-            for id in ids {
-                let entry = keys::subject_entry(&id.index_key(), &key.to_bytes());
+            for subject in super::write::subject_keys(Some(body)) {
+                let entry = keys::subject_entry(&subject, &key.to_bytes());
                 if self
                     .db
                     .get_pinned_cf(subjects, &entry)
@@ -255,7 +253,7 @@ impl Store {
                 {
                     report.push(VerifyProblem::MissingSubjectEntry {
                         key: key.to_string(),
-                        subject: id.to_string(),
+                        subject: subject_for_message(&subject),
                     });
                 }
             }
@@ -394,8 +392,9 @@ impl Store {
                     None => false,
                     Some(enc) => match codec::decode(key, &enc.bytes) {
                         Ok(r) => r.body.is_some_and(|b| {
-                            b.subject.id.index_key() == subject
-                                || b.other_ids.iter().any(|id| id.index_key() == subject)
+                            super::write::subject_keys(Some(&b))
+                                .iter()
+                                .any(|k| k.as_slice() == subject)
                         }),
                         Err(_) => false,
                     },
@@ -409,5 +408,28 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// A subject-index key as a message may show it: the identifier's kind tag and the
+/// identifier, a natural person's number masked.
+fn subject_for_message(key: &[u8]) -> String {
+    let Some((&tag, rest)) = key.split_first() else {
+        return String::new();
+    };
+    let text = String::from_utf8_lossy(rest.strip_suffix(&[0]).unwrap_or(rest)).into_owned();
+    match tag {
+        b'U' | b'R' | b'O' | b'S' => text,
+        // Resident identity numbers and documents: the ends only.
+        _ => {
+            let chars: Vec<char> = text.chars().collect();
+            let shown = chars.len().min(2);
+            let tail: String = chars[chars.len() - shown..].iter().collect();
+            format!(
+                "{}{}{tail}",
+                char::from(tag),
+                "*".repeat(chars.len() - shown)
+            )
+        }
     }
 }

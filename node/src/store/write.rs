@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use credithub_protocol::codec::{self, EncodedRecord, HEADER_LEN};
 use credithub_protocol::digest::{Cell, DigestItem, NodePath, PartitionId};
+use credithub_protocol::ids::SubjectId;
 use credithub_protocol::record::{RecordBody, RecordId, RecordKey, RecordKind, Version, KEY_LEN};
 use rocksdb::WriteBatch;
 
@@ -105,14 +106,23 @@ impl Change {
     }
 }
 
-/// Subject-index keys of a body: its subject and every further identifier.
-fn subject_keys(body: Option<&RecordBody>) -> Vec<Vec<u8>> {
+/// Subject-index keys of a body: its subject, every further identifier, and the
+/// organisation code inside each USCC and tax number among them (the alias under which
+/// the subject's records filed before the USCC are found, and which finds these).
+pub(crate) fn subject_keys(body: Option<&RecordBody>) -> Vec<Vec<u8>> {
     let Some(body) = body else { return Vec::new() };
-    let mut out = vec![body.subject.id.index_key()];
-    for id in &body.other_ids {
-        let k = id.index_key();
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(2 + 2 * body.other_ids.len());
+    let mut add = |k: Vec<u8>| {
         if !out.contains(&k) {
             out.push(k);
+        }
+    };
+    for id in std::iter::once(&body.subject.id).chain(&body.other_ids) {
+        add(id.index_key());
+        if !matches!(id, SubjectId::OrgCode(_)) {
+            if let Some(org) = id.embedded_org_code() {
+                add(SubjectId::OrgCode(org).index_key());
+            }
         }
     }
     out
@@ -234,7 +244,14 @@ impl Store {
     /// Writes a batch of changes atomically: records, subject index and digest deltas.
     /// `arrived_ms` is the time of arrival of versions received from a peer (`None`
     /// for local writes, whose arrival is their version's time).
-    fn commit(&self, mut changes: Vec<Change>, arrived_ms: Option<u64>) -> Result<()> {
+    /// Drafts named in `cleared_drafts` (list entries whose review ends with this
+    /// write) are removed in the same batch.
+    fn commit(
+        &self,
+        mut changes: Vec<Change>,
+        arrived_ms: Option<u64>,
+        cleared_drafts: &[RecordKey],
+    ) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -303,6 +320,10 @@ impl Store {
             batch.put_cf(subjects, k, []);
         }
         delta.write_into(self, &mut batch);
+        let drafts = self.cf(keys::CF_DRAFTS);
+        for key in cleared_drafts {
+            batch.delete_cf(drafts, key.to_bytes());
+        }
         let mut wo = rocksdb::WriteOptions::default();
         wo.set_sync(self.sync_writes);
         self.db.write_opt(batch, &wo).map_err(|e| self.db_err(e))
@@ -337,7 +358,7 @@ impl Store {
             .map(|(kind, body)| {
                 let key = RecordKey::derive(self.jurisdiction, kind, &body);
                 let subjects = subject_keys(Some(&body));
-                let record = EncodedRecord::from_parts(key, fresh, &codec::body_bytes(Some(&body)));
+                let record = EncodedRecord::of_body(key, fresh, Some(&body));
                 let cell = Cell::of(&record.item());
                 (record, subjects, cell)
             })
@@ -351,6 +372,17 @@ impl Store {
         &self,
         prepared: PreparedLocal,
         now_millis: u64,
+    ) -> Result<Vec<WriteOutcome>> {
+        self.commit_local_clearing(prepared, now_millis, &[])
+    }
+
+    /// [`commit_local`](Self::commit_local), removing the drafts `cleared_drafts` in
+    /// the same atomic write (a list entry published at the end of its review).
+    pub(crate) fn commit_local_clearing(
+        &self,
+        prepared: PreparedLocal,
+        now_millis: u64,
+        cleared_drafts: &[RecordKey],
     ) -> Result<Vec<WriteOutcome>> {
         let prepared = prepared.records;
         if prepared.is_empty() {
@@ -379,7 +411,7 @@ impl Store {
                     continue;
                 }
                 let version = Version::next(Some(o.item.version), now_millis);
-                record = EncodedRecord::from_parts(key, version, record.body());
+                record = EncodedRecord::from_parts(key, version, record.form(), record.body());
                 cell = Cell::of(&record.item());
             }
             let version = record.header().version;
@@ -408,7 +440,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes, None)?;
+        self.commit(changes, None, cleared_drafts)?;
         Ok(outcomes)
     }
 
@@ -431,13 +463,13 @@ impl Store {
                 }
                 Some(o) => {
                     let version = Version::next(Some(o.item.version), now_millis);
-                    let record = EncodedRecord::from_parts(*key, version, &codec::body_bytes(None));
+                    let record = EncodedRecord::of_body(*key, version, None);
                     outcomes.push(WriteOutcome::Updated(*key, version));
                     changes.push(Change::new(record, Vec::new(), Some(o)));
                 }
             }
         }
-        self.commit(changes, None)?;
+        self.commit(changes, None, &[])?;
         Ok(outcomes)
     }
 
@@ -514,7 +546,7 @@ impl Store {
                 }
             }
         }
-        self.commit(changes, Some(now_millis))?;
+        self.commit(changes, Some(now_millis), &[])?;
         Ok(outcomes)
     }
 }

@@ -1,6 +1,7 @@
 //! Identifier validation: USCC (GB 32100-2015), resident identity numbers
-//! (GB 11643-1999), organisation codes (GB 11714), business registration numbers and
-//! GB/T 2260 division codes.
+//! (GB 11643-1999), organisation codes (GB 11714), business registration numbers, tax
+//! registration numbers, natural persons' other identity documents (passports, permits,
+//! permanent resident cards) and GB/T 2260 division codes.
 //!
 //! Every parser checks exactly the algorithm its standard defines and reports the
 //! first thing that is wrong, with its position where there is one.
@@ -26,17 +27,21 @@ macro_rules! text_serde {
 pub(crate) use text_serde;
 
 pub mod division;
+pub mod document;
 pub mod orgcode;
 pub mod regno;
 pub mod resident;
 pub mod subject;
+pub mod taxno;
 pub mod uscc;
 
 pub use division::{DivisionCode, DivisionLevel, DivisionStatus};
+pub use document::{DocumentKind, PersonDocument};
 pub use orgcode::OrgCode;
 pub use regno::RegNo;
 pub use resident::ResidentId;
 pub use subject::{Subject, SubjectId, SubjectKind};
+pub use taxno::TaxNo;
 pub use uscc::Uscc;
 
 /// Why an identifier was refused. Positions count from 1, as the standards do.

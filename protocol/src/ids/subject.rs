@@ -4,7 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DivisionCode, IdError, OrgCode, RegNo, ResidentId, Uscc};
+use super::{
+    DivisionCode, DocumentKind, IdError, OrgCode, PersonDocument, RegNo, ResidentId, TaxNo, Uscc,
+};
 
 /// The kind of party a record is about (`*_XDR_LB` in the national format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,6 +58,12 @@ pub enum SubjectId {
     RegNo(RegNo),
     /// A pre-USCC organisation code.
     OrgCode(OrgCode),
+    /// A pre-USCC tax registration number (record form 2 on).
+    TaxNo(TaxNo),
+    /// A natural person's identity document other than the resident identity card:
+    /// passport, the Hong Kong, Macao and Taiwan residents' permits, the foreign
+    /// permanent resident card (personal data; record form 2 on).
+    Document(PersonDocument),
 }
 
 impl SubjectId {
@@ -78,10 +86,52 @@ impl SubjectId {
             15 => RegNo::parse(t).map(SubjectId::RegNo).or_else(|e| {
                 ResidentId::parse(t)
                     .map(SubjectId::ResidentId)
+                    .or_else(|_| TaxNo::parse(t).map(SubjectId::TaxNo))
                     .map_err(|_| e)
             }),
             9 | 10 => OrgCode::parse(t).map(SubjectId::OrgCode),
             _ => Err(IdError::Unrecognised(format!("{n} characters"))),
+        }
+    }
+
+    /// Parses an identifier written with its kind, as [`Debug`](fmt::Debug) and the
+    /// admin tools print it (`tax-no:110108600037341`, `passport:E12345678`), or by
+    /// shape as in [`parse`](Self::parse) when it has no such prefix. This is how a
+    /// document number, which has no recognisable shape, is named in a query.
+    pub fn parse_tagged(s: &str) -> Result<Self, IdError> {
+        let t = s.trim();
+        let Some((kind, number)) = t.split_once(':') else {
+            return Self::parse(t);
+        };
+        match kind.trim() {
+            "uscc" => Uscc::parse(number).map(SubjectId::Uscc),
+            "resident-id" => ResidentId::parse(number).map(SubjectId::ResidentId),
+            "reg-no" => RegNo::parse(number).map(SubjectId::RegNo),
+            "org-code" => OrgCode::parse(number).map(SubjectId::OrgCode),
+            "tax-no" => TaxNo::parse(number).map(SubjectId::TaxNo),
+            other => match DocumentKind::parse(other) {
+                Some(kind) => PersonDocument::parse(kind, number).map(SubjectId::Document),
+                None => Err(IdError::Unrecognised(format!(
+                    "unknown identifier kind {other:?} (uscc, resident-id, reg-no, org-code, \
+                     tax-no, passport, hk-macao-permit, taiwan-permit, \
+                     foreign-permanent-resident)"
+                ))),
+            },
+        }
+    }
+
+    /// Parses a natural person's identifier given the document type a source file
+    /// names (`*_XDR_ZJLX`): the resident identity card when `doc_type` is empty or
+    /// names it, else the document it names. `Ok(None)` when the type is not one this
+    /// system knows.
+    pub fn parse_person(doc_type: Option<&str>, number: &str) -> Result<Option<Self>, IdError> {
+        let t = doc_type.map(str::trim).unwrap_or("");
+        if t.is_empty() || is_identity_card_type(t) {
+            return ResidentId::parse(number).map(|r| Some(SubjectId::ResidentId(r)));
+        }
+        match DocumentKind::parse(t) {
+            Some(kind) => PersonDocument::parse(kind, number).map(|d| Some(SubjectId::Document(d))),
+            None => Ok(None),
         }
     }
 
@@ -97,7 +147,9 @@ impl SubjectId {
                 let t = s.trim();
                 match t.chars().count() {
                     18 => Uscc::parse(t).map(SubjectId::Uscc),
-                    15 => RegNo::parse(t).map(SubjectId::RegNo),
+                    15 => RegNo::parse(t)
+                        .map(SubjectId::RegNo)
+                        .or_else(|e| TaxNo::parse(t).map(SubjectId::TaxNo).map_err(|_| e)),
                     9 | 10 => OrgCode::parse(t).map(SubjectId::OrgCode),
                     n => Err(IdError::Length {
                         expected: "18 (USCC), 15 (registration number) or 9 (organisation code)",
@@ -110,11 +162,17 @@ impl SubjectId {
 
     /// The bytes under which the subject index files records: a one-letter kind tag
     /// and the identifier (`U91110000600037341L`).
+    ///
+    /// Identity documents, whose numbers vary in length, end with a zero byte, so that
+    /// no number's key is a prefix of another's.
     pub fn index_key(&self) -> Vec<u8> {
         let (tag, text) = self.index_parts();
-        let mut key = Vec::with_capacity(text.len() + 1);
+        let mut key = Vec::with_capacity(text.len() + 2);
         key.push(tag);
         key.extend_from_slice(text.as_bytes());
+        if let SubjectId::Document(_) = self {
+            key.push(0);
+        }
         key
     }
 
@@ -125,6 +183,29 @@ impl SubjectId {
             SubjectId::ResidentId(r) => (b'P', r.unmasked()),
             SubjectId::RegNo(r) => (b'R', r.as_str()),
             SubjectId::OrgCode(o) => (b'O', o.as_str()),
+            SubjectId::TaxNo(t) => (b'S', t.as_str()),
+            SubjectId::Document(d) => (d.kind().tag(), d.unmasked()),
+        }
+    }
+
+    /// The organisation code this identifier carries inside it (a USCC's positions
+    /// 9-17, a tax number's 7-15), or is: the alias under which the subject's records
+    /// filed before the USCC are found.
+    pub fn embedded_org_code(&self) -> Option<OrgCode> {
+        match self {
+            SubjectId::Uscc(u) => OrgCode::parse(u.org_code()).ok(),
+            SubjectId::TaxNo(t) => t.org_code(),
+            SubjectId::OrgCode(o) => Some(*o),
+            _ => None,
+        }
+    }
+
+    /// The form of record this identifier needs: 2 for the kinds added with record
+    /// form 2 (tax numbers, identity documents), else 1.
+    pub fn record_form(&self) -> u8 {
+        match self {
+            SubjectId::TaxNo(_) | SubjectId::Document(_) => 2,
+            _ => 1,
         }
     }
 
@@ -135,22 +216,38 @@ impl SubjectId {
             SubjectId::Uscc(u) => Some(u.division()),
             SubjectId::ResidentId(r) => Some(r.division()),
             SubjectId::RegNo(r) => Some(r.division()),
-            SubjectId::OrgCode(_) => None,
+            SubjectId::TaxNo(t) => Some(t.division()),
+            SubjectId::OrgCode(_) | SubjectId::Document(_) => None,
         }
     }
 
     /// Whether the identifier is personal data (a natural person's number).
     pub fn is_personal(&self) -> bool {
-        matches!(self, SubjectId::ResidentId(_))
+        matches!(self, SubjectId::ResidentId(_) | SubjectId::Document(_))
     }
 
-    /// The kind of identifier, for messages: `uscc`, `resident-id`, `reg-no`, `org-code`.
+    /// The kind of identifier, for messages: `uscc`, `resident-id`, `reg-no`,
+    /// `org-code`, `tax-no`, or the document's kind (`passport`, …).
     pub fn kind_name(&self) -> &'static str {
         match self {
             SubjectId::Uscc(_) => "uscc",
             SubjectId::ResidentId(_) => "resident-id",
             SubjectId::RegNo(_) => "reg-no",
             SubjectId::OrgCode(_) => "org-code",
+            SubjectId::TaxNo(_) => "tax-no",
+            SubjectId::Document(d) => d.kind().as_str(),
+        }
+    }
+
+    /// The identifier in full as [`parse_tagged`](Self::parse_tagged) reads it back:
+    /// identity documents and tax numbers with their kind (`passport:E12345678`), the
+    /// others bare. Personal identifiers come out unmasked.
+    pub fn tagged(&self) -> String {
+        match self {
+            SubjectId::Document(_) | SubjectId::TaxNo(_) => {
+                format!("{}:{}", self.kind_name(), self.unmasked())
+            }
+            other => other.unmasked(),
         }
     }
 
@@ -159,6 +256,7 @@ impl SubjectId {
     pub fn unmasked(&self) -> String {
         match self {
             SubjectId::ResidentId(r) => r.unmasked().to_string(),
+            SubjectId::Document(d) => d.unmasked().to_string(),
             other => other.to_string(),
         }
     }
@@ -172,8 +270,25 @@ impl fmt::Display for SubjectId {
             SubjectId::ResidentId(r) => r.fmt(f),
             SubjectId::RegNo(r) => r.fmt(f),
             SubjectId::OrgCode(o) => o.fmt(f),
+            SubjectId::TaxNo(t) => t.fmt(f),
+            SubjectId::Document(d) => d.fmt(f),
         }
     }
+}
+
+/// Whether a document type names the resident identity card.
+pub fn is_identity_card_type(t: &str) -> bool {
+    matches!(
+        t.trim(),
+        "" | "身份证"
+            | "居民身份证"
+            | "身份证号"
+            | "身份证号码"
+            | "居民身份证号码"
+            | "二代身份证"
+            | "111"
+            | "resident-id"
+    )
 }
 
 impl fmt::Debug for SubjectId {

@@ -45,7 +45,7 @@ pub use error::{close_code, PeerError, SessionError};
 pub use source::{Receipt, RecordSource};
 pub use stats::{Event, SessionStats};
 
-use crate::codec::EncodedRecord;
+use crate::codec::{link_version_for_form, EncodedRecord};
 use crate::digest::{NodePath, PartitionId};
 use crate::link::{
     DiffOutcome, Frame, LinkScope, Refusal, Side, WireRecord, LINK_VERSION, MAX_RECORDS_PER_FRAME,
@@ -651,7 +651,11 @@ impl<'a, R: RecordSource> Session<'a, R> {
             return Ok(());
         }
         if let Some(r) = self.source.get_encoded(key).map_err(SessionError::Local)? {
-            self.pending.push_back(r);
+            if link_version_for_form(r.form()) > self.version {
+                self.stats.held_back += 1;
+            } else {
+                self.pending.push_back(r);
+            }
         }
         Ok(())
     }
@@ -663,6 +667,15 @@ impl<'a, R: RecordSource> Session<'a, R> {
         let from = self.peer_side();
         let mut accepted = Vec::with_capacity(batch.len());
         for r in batch {
+            let form = r.bytes.first().copied().unwrap_or(0);
+            if link_version_for_form(form) > self.version {
+                let detail = format!(
+                    "a record of form {form} on a link of version {}, which does not carry it",
+                    self.version
+                );
+                self.refuse(r.key, Refusal::Invalid, Some(detail));
+                continue;
+            }
             match self.scope.allows(from, &r.key) {
                 Ok(()) => accepted.push(EncodedRecord {
                     key: r.key,

@@ -34,6 +34,9 @@ pub struct SessionStats {
     pub refused: BTreeMap<String, u64>,
     /// Records held at the same version with different content on the two sides.
     pub conflicts: u64,
+    /// Record versions not sent because the link's version does not carry their form
+    /// (they go once both ends are upgraded).
+    pub held_back: u64,
 }
 
 impl SessionStats {

@@ -318,3 +318,56 @@ fn a_peer_that_breaks_the_protocol_gets_a_typed_error() {
         }
     ));
 }
+
+#[test]
+fn records_of_a_newer_form_are_held_back_on_an_older_link_and_refused_from_it() {
+    let city = node("suzhou", "320500", vec![]);
+    let prov = node("jiangsu", "320000", vec![]);
+    write(&city, "320500", "320500", 4);
+    // Form-2 records of the city: a passport holder's penalty, a list entry, a
+    // code mapping.
+    for (kind, body) in crate::testing::form2_bodies() {
+        let key = RecordKey::derive(code("320500"), kind, &body);
+        city.0
+            .borrow_mut()
+            .write_local(key, Some(body), 1_700_000_000_000);
+    }
+    let scope = city.0.borrow().uplink_scope();
+    let config = SessionConfig::default();
+    // At link version 2 the form-2 records stay behind, counted.
+    let mut c = Session::sync(&city, scope.clone(), Side::Child, config, 3)
+        .expect("open")
+        .at_version(2);
+    let mut p = Session::sync(&prov, scope.clone(), Side::Parent, config, 0)
+        .expect("open")
+        .at_version(2);
+    run(&mut c, &mut p);
+    assert_eq!(c.stats().records_sent, 4);
+    assert_eq!(c.stats().held_back, 3);
+    assert_eq!(p.stats().refused_total(), 0);
+    // Once both ends speak version 3 they go.
+    let mut c = Session::sync(&city, scope.clone(), Side::Child, config, 4).expect("open");
+    let mut p = Session::sync(&prov, scope.clone(), Side::Parent, config, 0).expect("open");
+    run(&mut c, &mut p);
+    assert_eq!((c.stats().records_sent, c.stats().held_back), (3, 0));
+    assert_eq!(p.stats().applied, 3);
+    // A peer that sends one on a version-2 link has it refused.
+    let form2 = city
+        .0
+        .borrow()
+        .records()
+        .values()
+        .find(|r| r.form() == crate::codec::FORMAT_V2)
+        .cloned()
+        .expect("a form-2 record");
+    let other = node("jiangsu", "320000", vec![]);
+    let mut p = Session::fetch(&other, scope, config, "x".into()).at_version(2);
+    let _ = p.poll_frame();
+    p.handle_frame(Frame::Records(vec![WireRecord {
+        key: form2.key,
+        bytes: form2.bytes,
+    }]))
+    .expect("a refusal, not an error");
+    assert_eq!(p.stats().refused_total(), 1);
+    assert_eq!(p.stats().applied, 0);
+}

@@ -12,7 +12,7 @@ use credithub_node::admin::client::AdminClient;
 use credithub_node::admin::{AdminRequest, AdminResponse, PeerRound, ReconcileTarget, StatsReport};
 use credithub_node::link::session::SessionStats;
 use credithub_node::Store;
-use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::codec::EncodedRecord;
 use credithub_protocol::link::LINK_VERSION;
 use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, SubjectId, Version};
 
@@ -76,8 +76,7 @@ fn generate(
             .map(|(kind, mut body)| {
                 body.decision_no.push_str(&tag);
                 let key = RecordKey::derive(origin, kind, &body);
-                let record =
-                    EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)));
+                let record = EncodedRecord::of_body(key, version, Some(&body));
                 (record, body.subject.id)
             })
             .collect();

@@ -19,7 +19,7 @@ use anyhow::Context;
 use clap::Args;
 use credithub_node::store::{cf_options, db_options, StoreOptions};
 use credithub_node::Store;
-use credithub_protocol::codec::{self, EncodedRecord};
+use credithub_protocol::codec::EncodedRecord;
 use credithub_protocol::record::{RecordBody, RecordKey, RecordKind, Version};
 use credithub_protocol::DivisionCode;
 use rocksdb::{Cache, ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
@@ -149,7 +149,7 @@ pub fn run(args: &IngestArgs, table: &mut super::Summary) -> anyhow::Result<()> 
             .bodies(take, &mix)
             .map(|(kind, body)| {
                 let key = RecordKey::derive(origin, kind, &body);
-                EncodedRecord::from_parts(key, version, &codec::body_bytes(Some(&body)))
+                EncodedRecord::of_body(key, version, Some(&body))
             })
             .collect();
         let started = Instant::now();

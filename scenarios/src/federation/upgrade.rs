@@ -1,10 +1,10 @@
 //! `scenarios rolling-upgrade`: the three-tier federation upgraded one node at a time.
 //!
 //! The national hub, Zhejiang, Hangzhou and Ningbo start as nodes not yet upgraded
-//! (they offer link version 1 only, `sync.max_link_version = 1`, which is what the
-//! previous release speaks); Jiangsu, Suzhou and Nanjing offer every version this
-//! build speaks. Each link negotiates the newest version both ends offer, so the
-//! federation runs mixed: version 2 inside Jiangsu, version 1 everywhere else. Then
+//! (they offer link versions up to the previous release's, `sync.max_link_version =
+//! LINK_VERSION - 1`); Jiangsu, Suzhou and Nanjing offer every version this build
+//! speaks. Each link negotiates the newest version both ends offer, so the federation
+//! runs mixed: the newest version inside Jiangsu, the previous one everywhere else. Then
 //! the old nodes are restarted one at a time at the new version, parents first, with
 //! new records written between steps. After every step every node must hold exactly
 //! what it should, nothing may be refused, and each link must speak the version its
@@ -51,7 +51,9 @@ pub struct UpgradeArgs {
 /// national, Zhejiang, Hangzhou, Ningbo; upgraded in this order.
 const NOT_YET_UPGRADED: [usize; 4] = [0, 2, 5, 6];
 
-const OLD: u16 = MIN_LINK_VERSION;
+/// The previous release's newest link version.
+const OLD: u16 = LINK_VERSION - 1;
+const _: () = assert!(OLD >= MIN_LINK_VERSION);
 
 fn env_for(version: u16) -> Vec<(String, String)> {
     vec![(

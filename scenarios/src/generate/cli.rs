@@ -10,7 +10,9 @@ use credithub_protocol::ids::DivisionCode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::csvfile::{write_csv, CsvOptions, Encoding, FileKind, HeaderStyle};
+use super::listfile::{write_list_csv, ListFile};
 use super::{GenerateError, Generator, GeneratorConfig};
+use credithub_protocol::RecordKind;
 
 /// Arguments of `scenarios generate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -21,7 +23,7 @@ pub struct GenerateArgs {
     pub origin: DivisionCode,
     /// Which file to write.
     #[arg(long, value_enum)]
-    pub kind: FileKind,
+    pub kind: GeneratedFile,
     /// Number of data rows.
     #[arg(long, default_value_t = 100_000)]
     pub count: u64,
@@ -54,7 +56,7 @@ pub struct Summary {
     /// The file written.
     pub out: PathBuf,
     /// Its kind.
-    pub kind: FileKind,
+    pub kind: GeneratedFile,
     /// The origin jurisdiction.
     pub origin: DivisionCode,
     /// Data rows written.
@@ -102,11 +104,45 @@ impl fmt::Display for Summary {
     }
 }
 
+/// The files `scenarios generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GeneratedFile {
+    /// Administrative penalties (`CF_…` columns or Chinese headers).
+    Penalty,
+    /// Administrative licences (`XK_…` columns or Chinese headers).
+    #[value(alias = "license")]
+    Licence,
+    /// Red- and black-list entries (about a third red), with Chinese headers.
+    Lists,
+    /// Dishonest judgment debtors as courts publish them.
+    DishonestDebtor,
+    /// Old and new codes of organisations (新旧代码映射).
+    Mapping,
+}
+
+impl fmt::Display for GeneratedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GeneratedFile::Penalty => "penalty",
+            GeneratedFile::Licence => "licence",
+            GeneratedFile::Lists => "list",
+            GeneratedFile::DishonestDebtor => "dishonest-debtor",
+            GeneratedFile::Mapping => "code-mapping",
+        })
+    }
+}
+
 /// Runs `scenarios generate`: writes the file, with a progress bar when stderr is a
 /// terminal.
 pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
     let start = Instant::now();
     let mut config = GeneratorConfig::for_count(args.origin, args.count);
+    if args.kind == GeneratedFile::Mapping {
+        // One row per organisation: enough of them to draw from.
+        config.pool_size = config
+            .pool_size
+            .max((args.count as usize).saturating_mul(3));
+    }
     if let Some(pool) = args.pool {
         config.pool_size = pool;
     }
@@ -119,20 +155,66 @@ pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
     } else {
         ProgressBar::hidden()
     };
-    let kind = args.kind.record_kind();
-    let bodies = (0..args.count).map(|i| {
-        if i % 4096 == 4095 {
-            bar.inc(4096);
-        }
-        generator.record(kind)
-    });
-    let options = CsvOptions {
-        headers: args.headers,
-        encoding: args.encoding,
-        bad_rows: args.bad_rows,
-        seed: args.seed,
+    let csv_kind = match args.kind {
+        GeneratedFile::Penalty => Some(FileKind::Penalty),
+        GeneratedFile::Licence => Some(FileKind::Licence),
+        _ => None,
     };
-    let report = write_csv(args.kind, bodies, out, &options)?;
+    let report = if let Some(csv_kind) = csv_kind {
+        let kind = csv_kind.record_kind();
+        let bodies = (0..args.count).map(|i| {
+            if i % 4096 == 4095 {
+                bar.inc(4096);
+            }
+            generator.record(kind)
+        });
+        let options = CsvOptions {
+            headers: args.headers,
+            encoding: args.encoding,
+            bad_rows: args.bad_rows,
+            seed: args.seed,
+        };
+        write_csv(csv_kind, bodies, out, &options)?
+    } else {
+        if args.bad_rows > 0.0 {
+            return Err(GenerateError::Config(
+                "--bad-rows is for penalty and licence files".into(),
+            ));
+        }
+        let (file, kinds): (ListFile, &[RecordKind]) = match args.kind {
+            GeneratedFile::Lists => (
+                ListFile::Lists,
+                &[
+                    RecordKind::BLACK_LIST,
+                    RecordKind::BLACK_LIST,
+                    RecordKind::RED_LIST,
+                ],
+            ),
+            GeneratedFile::DishonestDebtor => (ListFile::Court, &[RecordKind::DISHONEST_DEBTOR]),
+            _ => (ListFile::Mapping, &[RecordKind::PENALTY]),
+        };
+        // A mapping file has a row per organisation: draw until `count` of them.
+        let mut seen = std::collections::HashSet::new();
+        let mut bodies = Vec::new();
+        let mut drawn = 0u64;
+        while (bodies.len() as u64) < args.count && drawn < args.count.saturating_mul(20) {
+            let kind = kinds[drawn as usize % kinds.len()];
+            drawn += 1;
+            let body = generator.record(kind);
+            let organisation =
+                matches!(body.subject.id, credithub_protocol::ids::SubjectId::Uscc(_));
+            if file == ListFile::Mapping && !(organisation && seen.insert(body.subject.id)) {
+                continue;
+            }
+            bodies.push((kind, body));
+        }
+        let (rows, bytes) = write_list_csv(file, bodies, out, args.encoding == Encoding::Gb18030)?;
+        super::csvfile::CsvReport {
+            rows,
+            bytes,
+            bad: Vec::new(),
+        }
+    };
     bar.finish_and_clear();
     if let Some(path) = &args.bad_lines {
         let mut w = BufWriter::new(File::create(path)?);

@@ -194,6 +194,11 @@ fn party_fields(row: &mut [String], body: &RecordBody) {
         }
         SubjectId::RegNo(r) => row[party::REG_NO].push_str(r.as_str()),
         SubjectId::OrgCode(o) => row[party::ORG_CODE].push_str(o.as_str()),
+        SubjectId::TaxNo(t) => row[party::TAX_NO].push_str(t.as_str()),
+        SubjectId::Document(d) => {
+            row[party::ID_TYPE].push_str(d.kind().chinese_name());
+            row[party::ID].push_str(d.unmasked());
+        }
     }
     for id in &body.other_ids {
         match id {
@@ -261,6 +266,9 @@ fn fill(kind: FileKind, row: &mut [String], body: &RecordBody) -> Result<(), Gen
                 Details::DishonestDebtor(_) => RecordKind::DISHONEST_DEBTOR,
                 Details::Other => RecordKind::other(100).unwrap_or(RecordKind::PENALTY),
                 Details::Objection(_) => RecordKind::OBJECTION,
+                Details::Listing(l) if l.court.is_some() => RecordKind::DISHONEST_DEBTOR,
+                Details::Listing(_) => RecordKind::BLACK_LIST,
+                Details::Mapping(_) => RecordKind::SUBJECT_MAPPING,
             };
             return Err(GenerateError::KindMismatch { file: kind, found });
         }

@@ -12,6 +12,7 @@ mod catalog;
 mod cli;
 mod columns;
 mod csvfile;
+mod listfile;
 mod lists;
 mod penalty;
 mod places;
@@ -27,11 +28,12 @@ use rand::distributions::{Distribution, WeightedIndex};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use cli::{run, GenerateArgs, Summary};
+pub use cli::{run, GenerateArgs, GeneratedFile, Summary};
 pub use csvfile::{
     fen_to_wan, wan_to_fen, write_csv, BadRow, CsvOptions, CsvReport, Encoding, Fault, FileKind,
     HeaderStyle,
 };
+pub use listfile::{write_list_csv, ListFile};
 
 use catalog::{AGENCIES, BLACK_LISTS, LICENCES, RED_LISTS};
 use places::{Authorities, Places};

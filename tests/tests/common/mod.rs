@@ -5,9 +5,10 @@
 pub(crate) mod rogue;
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-use credithub_scenarios::federation::cluster::node_binary;
+use credithub_scenarios::federation::cluster::{node_binary, Cluster};
 
 /// The `credit-admin` binary, built beside `credit-node`.
 pub(crate) fn admin_binary() -> PathBuf {
@@ -29,4 +30,43 @@ pub(crate) fn text(o: &Output) -> String {
 pub(crate) fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", text(o));
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+/// Runs `credit-admin` against node `i` of a cluster as the client certificate
+/// `client` of that node's certs directory.
+pub(crate) fn cli(cluster: &Cluster, i: usize, client: &str, args: &[&str]) -> Output {
+    let n = &cluster.nodes[i];
+    Command::new(admin_binary())
+        .args(args)
+        .env("CREDIT_NODE", &n.address)
+        .env("CREDIT_CERTS_DIR", n.dir.join("certs"))
+        .env("CREDIT_CLIENT", client)
+        .env_remove("CREDIT_FORMAT")
+        .env_remove("CREDIT_DATA_DIR")
+        .output()
+        .expect("credit-admin runs")
+}
+
+/// The record keys of a subject answer (`query --format json`).
+pub(crate) fn keys_of(answer: &serde_json::Value) -> Vec<String> {
+    answer["records"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["key"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `f` until it holds or 90 seconds pass.
+pub(crate) fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("timed out waiting until {what}");
 }

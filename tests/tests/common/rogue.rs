@@ -103,11 +103,7 @@ pub(crate) async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> 
 pub(crate) fn wire(origin: &str, n: u32, version: u64) -> WireRecord {
     let body = body_about(n, "320583");
     let key = RecordKey::derive(code(origin), RecordKind::PENALTY, &body);
-    let enc = EncodedRecord::from_parts(
-        key,
-        Version(version),
-        &credithub_protocol::codec::body_bytes(Some(&body)),
-    );
+    let enc = EncodedRecord::of_body(key, Version(version), Some(&body));
     WireRecord {
         key: enc.key,
         bytes: enc.bytes,
