@@ -70,6 +70,9 @@ enum Command {
     /// Every record a node holds about a subject that you may see, with each
     /// origin's freshness (--node, or --data-dir when stopped).
     Query(reads::QueryArgs),
+    /// Subjects by their name or a fragment of it (two characters at least), ranked
+    /// and paged.
+    Search(reads::SearchArgs),
     /// Which joint reward and punishment measures apply to a subject today.
     Check(reads::CheckArgs),
     /// A subject's credit report (text, or --format json).
@@ -189,6 +192,7 @@ fn main() -> ExitCode {
         Command::Import(args) => offline::import(args, cli.format).map(partial),
         Command::Verify(t) => offline::verify(t, cli.format).map(ok),
         Command::Query(args) => reads::run_query(args, cli.format).map(|_| 0),
+        Command::Search(args) => reads::run_search(args, cli.format).map(ok),
         Command::Check(args) => reads::run_check(args, cli.format).map(|_| 0),
         Command::Report(args) => reads::run_report(args, cli.format).map(|_| 0),
         Command::Timeliness(node) => reads::run_timeliness(node, cli.format).map(|_| 0),

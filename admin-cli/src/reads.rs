@@ -57,6 +57,69 @@ pub(crate) struct QueryArgs {
     audience: Option<AudienceArg>,
 }
 
+/// Arguments of `search`.
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// The whole name or a fragment of it (two characters at least).
+    name: String,
+    /// The page (from 1).
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    /// Subjects per page (at most 100).
+    #[arg(long, default_value_t = 20)]
+    per_page: u32,
+    /// Read as this audience (the public never finds natural persons by name).
+    #[arg(long = "as", value_enum)]
+    audience: Option<AudienceArg>,
+}
+
+/// Runs `search`.
+pub(crate) fn run_search(args: &SearchArgs, format: Format) -> anyhow::Result<bool> {
+    let req = AdminRequest::Search {
+        name: args.name.clone(),
+        audience: args.audience.map(Into::into),
+        page: args.page,
+        per_page: args.per_page,
+    };
+    let AdminResponse::Found(a) = call(&args.node, "searching", req)? else {
+        bail!("unexpected answer");
+    };
+    match format {
+        Format::Json => print_json(&a)?,
+        Format::Table => {
+            say!(
+                "{} subject(s) named like {:?} at {} (page {} of {}, read as {:?}){}",
+                a.total,
+                a.query,
+                a.node,
+                a.page,
+                a.total.div_ceil(a.per_page.max(1)).max(1),
+                a.audience.unwrap_or(Audience::Government),
+                if a.complete {
+                    ""
+                } else {
+                    "; more names match than one search reads: give more of the name"
+                }
+            );
+            let mut t = table(&["NAME", "SUBJECT", "KIND", "RECORDS", "ORIGINS"]);
+            for h in &a.hits {
+                let origins: Vec<String> = h.origins.iter().map(ToString::to_string).collect();
+                t.add_row(vec![
+                    h.name.clone(),
+                    h.subject.clone(),
+                    h.kind.clone(),
+                    h.records.to_string(),
+                    origins.join(" "),
+                ]);
+            }
+            say!("{t}");
+        }
+    }
+    Ok(true)
+}
+
 fn call(node: &NodeArgs, what: &str, req: AdminRequest) -> anyhow::Result<AdminResponse> {
     let bar = crate::output::spinner(what);
     let answer = node.with(async |c| match c.call(&req).await? {

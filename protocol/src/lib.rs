@@ -14,7 +14,8 @@
 //! - [`session`]: one session on a link, sans-IO: the protocol of a sync, a diff and
 //!   a fresh query, driven by the node's QUIC shell and by the simulation alike;
 //! - [`report`]: what a node tells its parent about itself and its children;
-//! - [`review`]: the review of list entries before publication.
+//! - [`review`]: the review of list entries before publication;
+//! - [`names`]: subject names as the name index sees them.
 //!
 //! The deterministic simulation of a whole federation (`sim`, built for tests only)
 //! drives the same [`session::Session`] over a seeded faulty network.
@@ -25,6 +26,7 @@ pub mod digest;
 pub mod ids;
 pub mod lifecycle;
 pub mod link;
+pub mod names;
 pub mod record;
 pub mod report;
 pub mod review;

@@ -170,9 +170,23 @@ fn bad_peers_are_refused_and_honest_ones_keep_syncing() {
             ),
         ] {
             let conn = child_answering_fresh(&ep, &jiangsu, code("320500"), answer).await;
-            let answer = match call(&clients[1], &fresh).await.expect("query") {
-                credithub_node::admin::AdminResponse::Answer(a) => a,
-                other => panic!("{other:?}"),
+            // The hub files the child's connection when the child's session ends on
+            // its side, a moment after the child read that end: ask until it has.
+            let mut tries = 0;
+            let answer = loop {
+                let answer = match call(&clients[1], &fresh).await.expect("query") {
+                    credithub_node::admin::AdminResponse::Answer(a) => a,
+                    other => panic!("{other:?}"),
+                };
+                let unfiled = answer
+                    .unanswered
+                    .iter()
+                    .any(|u| u.contains("no connection"));
+                tries += 1;
+                if !unfiled || tries == 50 {
+                    break answer;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             };
             assert!(answer.partial, "{answer:?}");
             assert!(

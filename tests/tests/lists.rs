@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use credithub_node::certs::{self, Role};
 use credithub_protocol::testing::body_about;
+use credithub_protocol::DivisionCode;
 use credithub_scenarios::federation::cluster::Cluster;
 use credithub_scenarios::federation::{subscriptions, three_tier_specs};
 
@@ -319,4 +320,37 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
     );
     assert_eq!(keys_of(&a).len(), 1, "{a}");
     assert_eq!(a["subject"], "E1*****78", "{a}");
+
+    // 8. Search by name: a company by a two-character fragment of its name; a natural
+    //    person for a government reader, never for the public.
+    certs::create_client(
+        &cluster.nodes[SUZHOU].dir.join("certs"),
+        cluster.ca_key(),
+        Role::Public,
+        DivisionCode::NATIONAL,
+        "portal",
+        20,
+        false,
+    )
+    .expect("public certificate");
+    let search = |client: &str, name: &str| {
+        json(&cli(
+            &cluster,
+            SUZHOU,
+            client,
+            &["--format", "json", "search", name],
+        ))
+    };
+    let found = search("admin", "科技");
+    assert!(
+        found["hits"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| h["subject"] == "91110000600037341L")),
+        "{found}"
+    );
+    assert_eq!(search("admin", "SMITH")["total"], 1);
+    assert_eq!(search("portal", "SMITH")["total"], 0);
+    assert!(search("portal", "科技")["total"].as_u64() > Some(0));
+    let one = cli(&cluster, SUZHOU, "admin", &["search", "科"]);
+    assert!(!one.status.success(), "one character is too short");
 }

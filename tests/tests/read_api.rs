@@ -280,6 +280,32 @@ fn the_read_api_answers_as_its_openapi_file_says() {
         .await
         .expect("answer");
         assert_eq!(code, 403, "{body}");
+        // Search by name: the company by a fragment of its name.
+        let name = format!(
+            "/v1/search?name={}",
+            "%E7%A4%BA%E4%BE%8B" // 示例
+        );
+        let (code, body) = get(&api, &certs_dir, Some("agency"), &name)
+            .await
+            .expect("answer");
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        conforms(&doc, schema_of(&doc, "/v1/search"), &v, "search");
+        assert!(
+            v["hits"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["subject"] == subject.as_str())),
+            "{v}"
+        );
+        let (code, body) = get(
+            &api,
+            &certs_dir,
+            Some("agency"),
+            "/v1/search?name=%E7%A4%BA",
+        )
+        .await
+        .expect("answer");
+        assert_eq!(code, 400, "one character is too short: {body}");
         let (code, _) = get(&api, &certs_dir, Some("agency"), "/v1/nothing")
             .await
             .expect("answer");

@@ -10,6 +10,7 @@ use credithub_protocol::lifecycle::Audience;
 use credithub_protocol::report::NodeReport;
 
 use crate::query::measures::CheckAnswer;
+use crate::query::names::NameAnswer;
 use crate::query::report::CreditReport;
 use crate::query::timeliness::Timeliness;
 use crate::query::SubjectAnswer;
@@ -93,6 +94,18 @@ pub enum AdminRequest {
         /// At a hub: also ask the children directly (in parallel, with a timeout) and
         /// merge what they hold newer.
         fresh: bool,
+    },
+    /// Subjects whose name holds a fragment (two characters at least), ranked and
+    /// paged; natural persons only for readers who may see them.
+    Search {
+        /// The fragment.
+        name: String,
+        /// Read as this audience, if the certificate's role allows it.
+        audience: Option<Audience>,
+        /// The page (from 1).
+        page: u32,
+        /// Subjects per page (at most 100).
+        per_page: u32,
     },
     /// Which joint measures apply to a subject today for an action (all when `None`).
     Check {
@@ -298,6 +311,8 @@ pub enum AdminResponse {
     Holdings(Holdings),
     /// See [`AdminRequest::Query`].
     Answer(Box<SubjectAnswer>),
+    /// See [`AdminRequest::Search`].
+    Found(Box<NameAnswer>),
     /// See [`AdminRequest::Check`].
     Checked(CheckAnswer),
     /// See [`AdminRequest::Report`]: the report and its text.

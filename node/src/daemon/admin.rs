@@ -118,6 +118,14 @@ pub async fn request(
             let a = reads::query(node, who, &subject, purpose.as_deref(), audience, fresh).await?;
             AdminResponse::Answer(Box::new(a))
         }
+        AdminRequest::Search {
+            name,
+            audience,
+            page,
+            per_page,
+        } => AdminResponse::Found(Box::new(blocking(|| {
+            reads::search(node, who, &name, audience, page, per_page)
+        })?)),
         AdminRequest::Check {
             subject,
             action,
@@ -190,7 +198,10 @@ pub async fn request(
 fn permitted(who: &Identity, request: &AdminRequest) -> anyhow::Result<()> {
     let reading = matches!(
         request,
-        AdminRequest::Query { .. } | AdminRequest::Check { .. } | AdminRequest::Report { .. }
+        AdminRequest::Query { .. }
+            | AdminRequest::Check { .. }
+            | AdminRequest::Report { .. }
+            | AdminRequest::Search { .. }
     );
     let ok = match (who.role, request) {
         (_, _) if reading => who.role != Role::Node,

@@ -11,7 +11,9 @@
 //! - `/v1/subjects/{id}/records?purpose=&audience=&fresh=true` — the subject query;
 //! - `/v1/subjects/{id}/measures?action=&purpose=` — the joint-measure check;
 //! - `/v1/subjects/{id}/report?purpose=&format=text` — the credit report (JSON, or
-//!   text with `format=text`).
+//!   text with `format=text`);
+//! - `/v1/search?name=&page=&per_page=&audience=` — subjects by a fragment of their
+//!   name (natural persons never for the public audience).
 //!
 //! One request per connection (`Connection: close`), read up to its blank line
 //! (8 KiB at most, 10 s).
@@ -199,8 +201,42 @@ async fn route(node: &Arc<Node>, who: &Identity, request: &str) -> (u16, &'stati
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let audience = match param(query, "audience").as_deref() {
+        None => None,
+        Some("public") => Some(Audience::Public),
+        Some("government") => Some(Audience::Government),
+        Some("auditor") => Some(Audience::Auditor),
+        Some(other) => {
+            return error(
+                400,
+                &format!("audience {other:?}: use public, government or auditor"),
+            )
+        }
+    };
+    if segments.as_slice() == ["v1", "search"] {
+        let Some(name) = param(query, "name") else {
+            return error(400, "name: give two characters of the name at least");
+        };
+        let number = |p: &str, default: u32| {
+            param(query, p).map_or(Ok(default), |v| {
+                v.parse::<u32>()
+                    .map_err(|_| format!("{p}: {v:?} is not a number"))
+            })
+        };
+        let (page, per_page) = match (number("page", 1), number("per_page", 20)) {
+            (Ok(p), Ok(n)) => (p, n),
+            (Err(e), _) | (_, Err(e)) => return error(400, &e),
+        };
+        return match blocking(|| reads::search(node, who, &name, audience, page, per_page)) {
+            Ok(a) => ok(&a),
+            Err(e) => {
+                let text = format!("{e:#}");
+                error(if text.contains("may not") { 403 } else { 400 }, &text)
+            }
+        };
+    }
     let ["v1", "subjects", id, what] = segments.as_slice() else {
-        return error(404, "routes: /v1/subjects/{id}/records, /measures, /report");
+        return error(404, ROUTES);
     };
     let id = decode(id);
     let purpose = param(query, "purpose");
@@ -211,18 +247,6 @@ async fn route(node: &Arc<Node>, who: &Identity, request: &str) -> (u16, &'stati
     };
     match *what {
         "records" => {
-            let audience = match param(query, "audience").as_deref() {
-                None => None,
-                Some("public") => Some(Audience::Public),
-                Some("government") => Some(Audience::Government),
-                Some("auditor") => Some(Audience::Auditor),
-                Some(other) => {
-                    return error(
-                        400,
-                        &format!("audience {other:?}: use public, government or auditor"),
-                    )
-                }
-            };
             let fresh = param(query, "fresh").as_deref() == Some("true");
             match reads::query(node, who, &id, purpose.as_deref(), audience, fresh).await {
                 Ok(a) => ok(&a),
@@ -243,9 +267,12 @@ async fn route(node: &Arc<Node>, who: &Identity, request: &str) -> (u16, &'stati
             Ok(r) => ok(&r),
             Err(e) => refused(e),
         },
-        _ => error(404, "routes: /v1/subjects/{id}/records, /measures, /report"),
+        _ => error(404, ROUTES),
     }
 }
+
+/// The routes, for a 404's message.
+const ROUTES: &str = "routes: /v1/subjects/{id}/records, /measures, /report; /v1/search?name=";
 
 #[cfg(test)]
 mod tests {

@@ -157,6 +157,31 @@ fn answer(
     })
 }
 
+/// Subjects by a fragment of their name, as the certificate's audience (or a lesser
+/// one asked) may see them.
+pub fn search(
+    node: &Node,
+    who: &Identity,
+    name: &str,
+    audience: Option<Audience>,
+    page: u32,
+    per_page: u32,
+) -> anyhow::Result<crate::query::names::NameAnswer> {
+    let audience = audience_for(who, audience)?;
+    let mut answer = crate::query::names::search(
+        &node.store,
+        name,
+        audience,
+        &node.config.publication,
+        today(),
+        page,
+        per_page,
+    )??;
+    answer.node = format!("{} ({})", node.identity.name, node.config.jurisdiction);
+    answer.at_ms = now_millis();
+    Ok(answer)
+}
+
 /// Which measures apply to a subject today.
 pub fn check(
     node: &Node,

@@ -5,12 +5,14 @@
 //!
 //! - [`aliases`]: one subject under all its codes (USCC, organisation code, older
 //!   numbers, code mappings);
+//! - [`names`]: search of subjects by a fragment of their name;
 //! - [`measures`]: the catalogue of joint measures (configuration) and the check;
 //! - [`report`]: the credit report as text;
 //! - [`timeliness`]: statistics and reporting delays per origin.
 
 pub mod aliases;
 pub mod measures;
+pub mod names;
 pub mod report;
 pub mod timeliness;
 

@@ -9,6 +9,7 @@
 //! | `arrivals`| record key                                     | arrival of the current version here (ms, u64 BE) |
 //! | `audit`   | sequence number (u64 BE)                       | audit entry (postcard), hash-chained |
 //! | `drafts`  | record key                                     | a list entry under review: its encoded version (form 2), never in the digest index |
+//! | `names`   | name pair (8) ‖ `O` or `P` ‖ record key        | empty: a record whose subject's name holds the pair (`P`: a natural person) |
 //! | `meta`    | `format`, `jurisdiction`, `store`              | format number (text), jurisdiction (text), [`StoreMeta`](super::StoreMeta) (postcard) |
 //!
 //! `regional` lists the members of the subjects partitions (records about subjects
@@ -42,8 +43,10 @@ pub const CF_ARRIVALS: &str = "arrivals";
 pub const CF_AUDIT: &str = "audit";
 /// Column family of list entries under review at their origin (never shared).
 pub const CF_DRAFTS: &str = "drafts";
+/// Column family of the name index.
+pub const CF_NAMES: &str = "names";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 8] = [
+pub const ALL_CFS: [&str; 9] = [
     CF_RECORDS,
     CF_SUBJECTS,
     CF_DIGEST,
@@ -52,6 +55,7 @@ pub const ALL_CFS: [&str; 8] = [
     CF_ARRIVALS,
     CF_AUDIT,
     CF_DRAFTS,
+    CF_NAMES,
 ];
 
 /// Length of a partition's storage form (the first bytes of a `regional` key).
@@ -177,6 +181,33 @@ pub fn subject_entry(subject_key: &[u8], record_key: &[u8; KEY_LEN]) -> Vec<u8> 
     let mut k = Vec::with_capacity(subject_key.len() + KEY_LEN);
     k.extend_from_slice(subject_key);
     k.extend_from_slice(record_key);
+    k
+}
+
+/// Length of a name-index prefix: the pair and the audience flag.
+pub const NAME_PREFIX_LEN: usize = 9;
+
+/// The audience flag of organisations and individual businesses in the name index.
+pub const NAME_ORGANISATION: u8 = b'O';
+/// The audience flag of natural persons, whose names the public may not search.
+pub const NAME_PERSON: u8 = b'P';
+
+/// The name-index prefix of a pair for one audience flag.
+pub fn name_prefix(pair: [char; 2], flag: u8) -> [u8; NAME_PREFIX_LEN] {
+    let mut k = [0u8; NAME_PREFIX_LEN];
+    k[..8].copy_from_slice(&credithub_protocol::names::pair_bytes(pair));
+    k[8] = flag;
+    k
+}
+
+/// The name-index entry of one record under one prefix.
+pub fn name_entry(
+    prefix: &[u8; NAME_PREFIX_LEN],
+    record_key: &[u8; KEY_LEN],
+) -> [u8; NAME_PREFIX_LEN + KEY_LEN] {
+    let mut k = [0u8; NAME_PREFIX_LEN + KEY_LEN];
+    k[..NAME_PREFIX_LEN].copy_from_slice(prefix);
+    k[NAME_PREFIX_LEN..].copy_from_slice(record_key);
     k
 }
 

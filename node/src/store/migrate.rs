@@ -7,7 +7,7 @@
 //! | 1      | be2d4bf until d3c6b43 | the first store; this build does not migrate it          |
 //! | 2      | d3c6b43 until 029dbc3 | the families of [`keys`] (`arrivals` and `audit` came within format 2 and are created empty when missing); `meta` holds `format` and `jurisdiction` as text |
 //! | 3      | d825d9f               | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
-//! | 4      | this build            | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `drafts` family holds list entries under review |
+//! | 4      | this build            | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `names` family indexes subjects' names by character pairs; the `drafts` family holds list entries under review |
 //!
 //! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
 //! still written, though this build reads only `format` (to learn the format before
@@ -107,7 +107,7 @@ pub(crate) const STEPS: &[Step] = &[
     },
     Step {
         from: 3,
-        run: index_aliases,
+        run: index_aliases_and_names,
     },
 ];
 
@@ -139,20 +139,31 @@ fn meta_as_one_value(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Sto
 const STEP_CHUNK: usize = 100_000;
 
 /// 3 → 4: every live record is filed in the subject index under the organisation code
-/// inside each USCC and tax number it names, too (the `drafts` family is created by
-/// the open, empty).
+/// inside each USCC and tax number it names, too, and in the name index under the
+/// pairs of its subject's name (the `names` and `drafts` families are created by the
+/// open, empty).
 ///
 /// Adding an index entry that exists changes nothing, so this step writes its entries
 /// in batches of [`STEP_CHUNK`] as it scans (a store of many millions of records would
 /// not fit one batch in memory) and only the format change goes into the step's final
-/// batch: a crash part-way leaves a store of format 3 with some alias entries, and the
+/// batch: a crash part-way leaves a store of format 3 with some new entries, and the
 /// next open runs the step again from the start.
-fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+fn index_aliases_and_names(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     let meta = read_meta(store, 3)?;
     let records = store.cf(keys::CF_RECORDS);
     let subjects = store.cf(keys::CF_SUBJECTS);
+    let names = store.cf(keys::CF_NAMES);
     let mut chunk = WriteBatch::default();
     let mut written = 0u64;
+    let flush = |chunk: &mut WriteBatch, force: bool| -> Result<()> {
+        if chunk.len() >= STEP_CHUNK || (force && !chunk.is_empty()) {
+            store
+                .db
+                .write(std::mem::take(chunk))
+                .map_err(|e| store.db_err(e))?;
+        }
+        Ok(())
+    };
     for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
         let (k, v) = entry.map_err(|e| store.db_err(e))?;
         let key =
@@ -162,24 +173,23 @@ fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMe
         let Some(body) = &record.body else { continue };
         let primary = body.subject.id.index_key();
         let others: Vec<Vec<u8>> = body.other_ids.iter().map(SubjectId::index_key).collect();
-        for subject in super::write::subject_keys(Some(body)) {
+        let entries = super::write::IndexEntries::of(key.kind, Some(body));
+        let key_bytes = key.to_bytes();
+        for subject in entries.subjects {
             // Entries of format 3 are there already: only aliases are new.
             if subject == primary || others.contains(&subject) {
                 continue;
             }
-            chunk.put_cf(subjects, keys::subject_entry(&subject, &key.to_bytes()), []);
+            chunk.put_cf(subjects, keys::subject_entry(&subject, &key_bytes), []);
             written += 1;
-            if chunk.len() >= STEP_CHUNK {
-                store
-                    .db
-                    .write(std::mem::take(&mut chunk))
-                    .map_err(|e| store.db_err(e))?;
-            }
         }
+        for name in entries.names {
+            chunk.put_cf(names, keys::name_entry(&name, &key_bytes), []);
+            written += 1;
+        }
+        flush(&mut chunk, false)?;
     }
-    if !chunk.is_empty() {
-        store.db.write(chunk).map_err(|e| store.db_err(e))?;
-    }
+    flush(&mut chunk, true)?;
     Ok((written, meta))
 }
 

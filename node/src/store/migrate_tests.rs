@@ -244,14 +244,22 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
     let (_dir, path) = fixture_copy();
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("open migrates");
-    // 3 → 4 files every live record under the organisation code inside its USCC:
-    // count those entries, which format 3 did not have.
-    let aliases = store
-        .db()
-        .iterator_cf(store.cf(keys::CF_SUBJECTS), rocksdb::IteratorMode::Start)
-        .filter(|e| e.as_ref().is_ok_and(|(k, _)| k.first() == Some(&b'O')))
-        .count() as u64;
-    assert!(aliases > 0);
+    // 3 → 4 files every live record under the organisation code inside its USCC
+    // and under the pairs of its subject's name: count those entries, which format 3
+    // did not have.
+    let count = |cf: &str, first: Option<u8>| {
+        store
+            .db()
+            .iterator_cf(store.cf(cf), rocksdb::IteratorMode::Start)
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|(k, _)| first.is_none_or(|f| k.first() == Some(&f)))
+            })
+            .count() as u64
+    };
+    let aliases = count(keys::CF_SUBJECTS, Some(b'O'));
+    let names = count(keys::CF_NAMES, None);
+    assert!(aliases > 0 && names > 0);
     let steps = vec![
         Migration {
             from: 2,
@@ -265,7 +273,7 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
             to: 4,
             at_ms: MIGRATED_AT,
             binary_version: env!("CARGO_PKG_VERSION").to_string(),
-            rewritten: aliases,
+            rewritten: aliases + names,
         },
     ];
     assert_eq!(store.migrated(), steps.as_slice());

@@ -13,6 +13,7 @@ pub mod index;
 pub mod keys;
 pub mod merge;
 pub mod migrate;
+pub mod names;
 pub mod read;
 pub mod verify;
 pub mod write;

@@ -119,6 +119,13 @@ impl Store {
         Ok(record_keys)
     }
 
+    /// The live records of `keys` (sorted), read in one batched read, in key order.
+    pub fn live_records(&self, keys: &[RecordKey]) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(keys.len());
+        self.fetch_decoded(keys, |r| out.push(r))?;
+        Ok(out)
+    }
+
     /// Reads the records of `keys` (sorted) in one batched read and hands each live
     /// one, decoded, to `f`. Records were checked (digest, canonical form) when they
     /// were stored and RocksDB checksums its blocks, so reads decode the body without

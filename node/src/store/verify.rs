@@ -1,5 +1,5 @@
-//! `verify`: recompute the digest index and the subject index from the records and
-//! report every difference.
+//! `verify`: recompute the digest index, the subject index and the name index from the
+//! records and report every difference.
 //!
 //! Records are visited in key order, which groups them by partition, so the expected
 //! cells of only one partition (at most 1 + 256 + 65 536 of them) are held at a time:
@@ -70,6 +70,16 @@ pub enum VerifyProblem {
         /// What is wrong.
         reason: String,
     },
+    /// A live record is missing from the name index under a pair of its subject's name.
+    MissingNameEntry {
+        /// The record key.
+        key: String,
+    },
+    /// A name-index entry points to no live record whose subject's name holds the pair.
+    DanglingNameEntry {
+        /// The record key the entry names (hex if it does not parse).
+        key: String,
+    },
 }
 
 impl fmt::Display for VerifyProblem {
@@ -93,6 +103,12 @@ impl fmt::Display for VerifyProblem {
             VerifyProblem::RegionalEntry { key, reason } => {
                 write!(f, "regional entry of {key}: {reason}")
             }
+            VerifyProblem::MissingNameEntry { key } => {
+                write!(f, "record {key} is missing from the name index")
+            }
+            VerifyProblem::DanglingNameEntry { key } => {
+                write!(f, "name index entry names {key}, which is not a live record under that name")
+            }
         }
     }
 }
@@ -110,6 +126,9 @@ pub struct VerifyReport {
     pub cells: u64,
     /// Subject-index entries checked.
     pub subject_entries: u64,
+    /// Name-index entries checked.
+    #[serde(default)]
+    pub name_entries: u64,
     /// Number of problems found.
     pub problem_count: u64,
     /// The problems (at most the first 1000).
@@ -174,6 +193,7 @@ impl Store {
         let mut current: Option<Expected> = None;
         let records = self.cf(keys::CF_RECORDS);
         let subjects = self.cf(keys::CF_SUBJECTS);
+        let names = self.cf(keys::CF_NAMES);
         let regional = self.cf(keys::CF_REGIONAL);
         for entry in self.db.iterator_cf(records, IteratorMode::Start) {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
@@ -243,6 +263,20 @@ impl Store {
                 report.tombstones += 1;
                 continue;
             };
+            for name in super::write::name_keys(key.kind, Some(body)) {
+                let entry = keys::name_entry(&name, &key.to_bytes());
+                if self
+                    .db
+                    .get_pinned_cf(names, entry)
+                    .map_err(|e| self.db_err(e))?
+                    .is_none()
+                {
+                    report.push(VerifyProblem::MissingNameEntry {
+                        key: key.to_string(),
+                    });
+                    break;
+                }
+            }
             for subject in super::write::subject_keys(Some(body)) {
                 let entry = keys::subject_entry(&subject, &key.to_bytes());
                 if self
@@ -277,6 +311,7 @@ impl Store {
             });
         }
         self.verify_subject_entries(&mut report)?;
+        self.verify_name_entries(&mut report)?;
         progress(report.records);
         Ok(report)
     }
@@ -375,6 +410,36 @@ impl Store {
         }
         if let Some(done) = current.take() {
             self.compare_partition(done, report)?;
+        }
+        Ok(())
+    }
+
+    fn verify_name_entries(&self, report: &mut VerifyReport) -> Result<()> {
+        let names = self.cf(keys::CF_NAMES);
+        for entry in self.db.iterator_cf(names, IteratorMode::Start) {
+            let (k, _) = entry.map_err(|e| self.db_err(e))?;
+            report.name_entries += 1;
+            let ok = k.len() == keys::NAME_PREFIX_LEN + KEY_LEN
+                && match RecordKey::from_bytes(&k[keys::NAME_PREFIX_LEN..]) {
+                    Err(_) => false,
+                    Ok(key) => match self.get_encoded(&key)? {
+                        None => false,
+                        Some(enc) => match codec::decode(key, &enc.bytes) {
+                            Ok(r) => super::write::name_keys(key.kind, r.body.as_ref())
+                                .iter()
+                                .any(|p| p[..] == k[..keys::NAME_PREFIX_LEN]),
+                            Err(_) => false,
+                        },
+                    },
+                };
+            if !ok {
+                let key = k
+                    .get(keys::NAME_PREFIX_LEN..)
+                    .and_then(|r| RecordKey::from_bytes(r).ok())
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| hex::encode(&k));
+                report.push(VerifyProblem::DanglingNameEntry { key });
+            }
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! The write path: every change of a record writes the record, its subject-index
-//! entries and its digest-index deltas in one atomic `WriteBatch`.
+//! The write path: every change of a record writes the record, its subject- and
+//! name-index entries and its digest-index deltas in one atomic `WriteBatch`.
 //!
 //! Digest deltas are aggregated per batch (one merge per touched trie node, not one
 //! per record) and applied with the digest family's merge operator, so no index node
@@ -50,7 +50,7 @@ pub enum RemoteOutcome {
 
 /// Records encoded by [`Store::prepare_local`], ready for [`Store::commit_local`].
 pub struct PreparedLocal {
-    records: Vec<(EncodedRecord, Vec<Vec<u8>>, Cell)>,
+    records: Vec<(EncodedRecord, IndexEntries, Cell)>,
 }
 
 impl PreparedLocal {
@@ -81,8 +81,28 @@ pub struct ApplyStats {
 struct Held {
     item: DigestItem,
     tombstone: bool,
-    subjects: Vec<Vec<u8>>,
+    entries: IndexEntries,
     body_bytes: Vec<u8>,
+}
+
+/// The subject- and name-index entries of one record version (without the record
+/// key, which every entry ends with).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct IndexEntries {
+    /// Subject-index keys ([`subject_keys`]).
+    pub(crate) subjects: Vec<Vec<u8>>,
+    /// Name-index prefixes ([`name_keys`]).
+    pub(crate) names: Vec<[u8; keys::NAME_PREFIX_LEN]>,
+}
+
+impl IndexEntries {
+    /// The entries of a version of a record of `kind` (none for a tombstone).
+    pub(crate) fn of(kind: RecordKind, body: Option<&RecordBody>) -> IndexEntries {
+        IndexEntries {
+            subjects: subject_keys(body),
+            names: name_keys(kind, body),
+        }
+    }
 }
 
 /// One change to commit: the new version and what it replaces.
@@ -90,20 +110,42 @@ struct Change {
     record: EncodedRecord,
     /// The digest cell of `record`'s item.
     cell: Cell,
-    subjects: Vec<Vec<u8>>,
+    entries: IndexEntries,
     old: Option<Held>,
 }
 
 impl Change {
-    fn new(record: EncodedRecord, subjects: Vec<Vec<u8>>, old: Option<Held>) -> Change {
+    fn new(record: EncodedRecord, entries: IndexEntries, old: Option<Held>) -> Change {
         let cell = Cell::of(&record.item());
         Change {
             record,
             cell,
-            subjects,
+            entries,
             old,
         }
     }
+}
+
+/// Name-index prefixes of a body: each pair of its subject's normalised name, with
+/// the subject's audience flag (see [`keys::name_prefix`]). Objections and code
+/// mappings are not filed by name: they are found through the records they concern.
+pub(crate) fn name_keys(
+    kind: RecordKind,
+    body: Option<&RecordBody>,
+) -> Vec<[u8; keys::NAME_PREFIX_LEN]> {
+    let Some(body) = body else { return Vec::new() };
+    if kind == RecordKind::OBJECTION || kind == RecordKind::SUBJECT_MAPPING {
+        return Vec::new();
+    }
+    let flag = if body.subject.kind == credithub_protocol::ids::SubjectKind::NaturalPerson {
+        keys::NAME_PERSON
+    } else {
+        keys::NAME_ORGANISATION
+    };
+    credithub_protocol::names::pairs(&credithub_protocol::names::normalise(&body.subject.name))
+        .into_iter()
+        .map(|p| keys::name_prefix(p, flag))
+        .collect()
 }
 
 /// Subject-index keys of a body: its subject, every further identifier, and the
@@ -236,7 +278,7 @@ impl Store {
                 digest: header.digest,
             },
             tombstone: record.body.is_none(),
-            subjects: subject_keys(record.body.as_ref()),
+            entries: IndexEntries::of(key.kind, record.body.as_ref()),
             body_bytes: bytes[HEADER_LEN..].to_vec(),
         })
     }
@@ -261,6 +303,8 @@ impl Store {
         changes.sort_unstable_by_key(|c| c.record.key);
         let mut subject_puts: Vec<Vec<u8>> = Vec::with_capacity(changes.len());
         let mut subject_deletes: Vec<Vec<u8>> = Vec::new();
+        let mut name_puts: Vec<[u8; keys::NAME_PREFIX_LEN + KEY_LEN]> = Vec::new();
+        let mut name_deletes: Vec<[u8; keys::NAME_PREFIX_LEN + KEY_LEN]> = Vec::new();
         let mut delta = DigestDelta::default();
         let mut batch = WriteBatch::default();
         let records = self.cf(keys::CF_RECORDS);
@@ -270,19 +314,39 @@ impl Store {
             let key = change.record.key;
             let key_bytes = key.to_bytes();
             let partition = key.partition();
-            let old_subjects = change
-                .old
-                .as_ref()
-                .map(|o| o.subjects.as_slice())
-                .unwrap_or(&[]);
+            let none = IndexEntries::default();
+            let old_entries = change.old.as_ref().map_or(&none, |o| &o.entries);
             if let Some(old) = &change.old {
                 delta.apply(partition, &key.id, &Cell::of(&old.item), false);
             }
-            for s in old_subjects.iter().filter(|s| !change.subjects.contains(s)) {
+            let new_entries = &change.entries;
+            for s in old_entries
+                .subjects
+                .iter()
+                .filter(|s| !new_entries.subjects.contains(s))
+            {
                 subject_deletes.push(keys::subject_entry(s, &key_bytes));
             }
-            for s in change.subjects.iter().filter(|s| !old_subjects.contains(s)) {
+            for s in new_entries
+                .subjects
+                .iter()
+                .filter(|s| !old_entries.subjects.contains(s))
+            {
                 subject_puts.push(keys::subject_entry(s, &key_bytes));
+            }
+            for n in old_entries
+                .names
+                .iter()
+                .filter(|n| !new_entries.names.contains(n))
+            {
+                name_deletes.push(keys::name_entry(n, &key_bytes));
+            }
+            for n in new_entries
+                .names
+                .iter()
+                .filter(|n| !old_entries.names.contains(n))
+            {
+                name_puts.push(keys::name_entry(n, &key_bytes));
             }
             delta.apply(partition, &key.id, &change.cell, true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
@@ -318,6 +382,15 @@ impl Store {
         subject_puts.sort_unstable();
         for k in subject_puts {
             batch.put_cf(subjects, k, []);
+        }
+        let names = self.cf(keys::CF_NAMES);
+        name_deletes.sort_unstable();
+        for k in name_deletes {
+            batch.delete_cf(names, k);
+        }
+        name_puts.sort_unstable();
+        for k in name_puts {
+            batch.put_cf(names, k, []);
         }
         delta.write_into(self, &mut batch);
         let drafts = self.cf(keys::CF_DRAFTS);
@@ -357,10 +430,10 @@ impl Store {
             .into_iter()
             .map(|(kind, body)| {
                 let key = RecordKey::derive(self.jurisdiction, kind, &body);
-                let subjects = subject_keys(Some(&body));
+                let entries = IndexEntries::of(kind, Some(&body));
                 let record = EncodedRecord::of_body(key, fresh, Some(&body));
                 let cell = Cell::of(&record.item());
-                (record, subjects, cell)
+                (record, entries, cell)
             })
             .collect();
         PreparedLocal { records }
@@ -394,14 +467,14 @@ impl Store {
         let mut in_batch: KeyMap<usize> = KeyMap::default();
         let mut changes: Vec<Change> = Vec::with_capacity(prepared.len());
         let mut outcomes = Vec::with_capacity(prepared.len());
-        for ((mut record, subjects, mut cell), fetched) in prepared.into_iter().zip(held.iter_mut())
+        for ((mut record, entries, mut cell), fetched) in prepared.into_iter().zip(held.iter_mut())
         {
             let key = record.key;
             // A key written earlier in this batch: the new change replaces that one.
             let previous = in_batch.get(&key).map(|&c| Held {
                 item: changes[c].record.item(),
                 tombstone: false,
-                subjects: changes[c].subjects.clone(),
+                entries: changes[c].entries.clone(),
                 body_bytes: changes[c].record.body().to_vec(),
             });
             let old = previous.or_else(|| fetched.take());
@@ -422,7 +495,7 @@ impl Store {
             let change = Change {
                 record,
                 cell,
-                subjects,
+                entries,
                 old,
             };
             match in_batch.get(&key) {
@@ -465,7 +538,7 @@ impl Store {
                     let version = Version::next(Some(o.item.version), now_millis);
                     let record = EncodedRecord::of_body(*key, version, None);
                     outcomes.push(WriteOutcome::Updated(*key, version));
-                    changes.push(Change::new(record, Vec::new(), Some(o)));
+                    changes.push(Change::new(record, IndexEntries::default(), Some(o)));
                 }
             }
         }
@@ -512,7 +585,7 @@ impl Store {
                 Some(&i) => Some(Held {
                     item: changes[i].record.item(),
                     tombstone: changes[i].record.is_tombstone(),
-                    subjects: changes[i].subjects.clone(),
+                    entries: changes[i].entries.clone(),
                     body_bytes: changes[i].record.body().to_vec(),
                 }),
                 None => fetched.clone(),
@@ -534,15 +607,15 @@ impl Store {
                 }
             }
             outcomes.push(RemoteOutcome::Applied);
-            let subjects = subject_keys(decoded.body.as_ref());
+            let entries = IndexEntries::of(record.key.kind, decoded.body.as_ref());
             match in_batch.get(&record.key) {
                 Some(&i) => {
                     let first_old = changes[i].old.take();
-                    changes[i] = Change::new(record, subjects, first_old);
+                    changes[i] = Change::new(record, entries, first_old);
                 }
                 None => {
                     in_batch.insert(record.key, changes.len());
-                    changes.push(Change::new(record, subjects, fetched.take()));
+                    changes.push(Change::new(record, entries, fetched.take()));
                 }
             }
         }

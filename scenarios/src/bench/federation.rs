@@ -52,6 +52,13 @@ fn code(s: &str) -> DivisionCode {
     DivisionCode::parse(s).unwrap_or(DivisionCode::NATIONAL)
 }
 
+/// One generated record: its encoded form, its subject, and for one record in
+/// [`NAME_SAMPLE`] its subject's name (for the name-search rows).
+type Generated = (EncodedRecord, SubjectId, Option<String>);
+
+/// One record in this many carries its subject's name out of [`generate`].
+const NAME_SAMPLE: u64 = 500;
+
 /// Generates `n` encoded records issued at `origin` about subjects of `about`
 /// (chunk by chunk, to `f`, each with its subject), with realistic bodies of about
 /// 500 bytes.
@@ -60,7 +67,7 @@ fn generate(
     about: DivisionCode,
     n: u64,
     seed: u64,
-    mut f: impl FnMut(Vec<(EncodedRecord, SubjectId)>) -> anyhow::Result<()>,
+    mut f: impl FnMut(Vec<Generated>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut g = Generator::new(seed, GeneratorConfig::for_count(about, n))?;
     let mix = RecordMix::only(RecordKind::PENALTY);
@@ -71,13 +78,18 @@ fn generate(
     let mut left = n;
     while left > 0 {
         let take = left.min(20_000);
-        let chunk: Vec<(EncodedRecord, SubjectId)> = g
+        let first = n - left;
+        let chunk: Vec<Generated> = g
             .bodies(take, &mix)
-            .map(|(kind, mut body)| {
+            .enumerate()
+            .map(|(i, (kind, mut body))| {
                 body.decision_no.push_str(&tag);
                 let key = RecordKey::derive(origin, kind, &body);
                 let record = EncodedRecord::of_body(key, version, Some(&body));
-                (record, body.subject.id)
+                let name = (first + i as u64)
+                    .is_multiple_of(NAME_SAMPLE)
+                    .then_some(body.subject.name);
+                (record, body.subject.id, name)
             })
             .collect();
         f(chunk)?;
@@ -100,8 +112,8 @@ fn fill(
     generate(origin, about, n, seed, |chunk| {
         let chunk: Vec<EncodedRecord> = chunk
             .into_iter()
-            .map(|(r, subject)| {
-                tally.add(subject);
+            .map(|(r, subject, name)| {
+                tally.add(subject, name);
                 r
             })
             .collect();
@@ -482,13 +494,13 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         generate(code("330100"), code("330100"), qn - n, 4, |chunk| {
             let chunk: Vec<EncodedRecord> = chunk
                 .into_iter()
-                .filter(|(r, _)| {
+                .filter(|(r, ..)| {
                     r.key
                         .subject_region()
                         .is_some_and(|d| code("330000").contains(d))
                 })
-                .map(|(r, subject)| {
-                    tally.add(subject);
+                .map(|(r, subject, name)| {
+                    tally.add(subject, name);
                     r
                 })
                 .collect();
@@ -605,6 +617,27 @@ pub async fn run(args: &FederationArgs, summary: &mut Summary) -> anyhow::Result
         format!("{busiest_counts} records per answer"),
         None,
         None,
+    );
+
+    // Name searches at the national hub, 8 clients: fragments of two to four
+    // characters from the names of a sample of its subjects.
+    let fragments = tally.fragments(5_000, 7);
+    queries::run_names(&node.address, &certs, &fragments, 8, Duration::from_secs(2)).await?;
+    let s = queries::run_names(&node.address, &certs, &fragments, 8, window).await?;
+    println!(
+        "name searches over {qn} records, 8 clients, {} fragments: {}; {:.1} subjects per first page (most {}); {} errors",
+        fragments.len(),
+        s.brief(),
+        s.mean_records,
+        s.max_records,
+        s.errors
+    );
+    summary.row(
+        "name searches, 8 clients",
+        format!("N={qn}: {}", s.brief()),
+        format!("goal p99 20 ms; {:.1} subjects/page", s.mean_records),
+        Some(s.p99 / 20.0),
+        Some(s.p99 < 20.0 && s.errors == 0),
     );
 
     let mem: Vec<(String, f64)> = (0..3)

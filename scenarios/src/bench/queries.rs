@@ -1,6 +1,7 @@
 //! The query rows of `bench federation`: subject lookups over the admin API by
 //! concurrent clients, for subjects drawn uniformly from everyone the node holds
-//! records about, and separately for the busiest subjects.
+//! records about, and separately for the busiest subjects; and name searches by
+//! fragments of sampled subjects' names.
 //!
 //! The benchmark counts, while it generates the data, how many records each subject
 //! gets ([`SubjectTally`]); the uniform row draws its subjects from that whole
@@ -25,12 +26,46 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Default)]
 pub struct SubjectTally {
     counts: HashMap<SubjectId, u32>,
+    /// A sample of the subjects' names.
+    names: Vec<String>,
 }
 
 impl SubjectTally {
-    /// Counts one more record about `subject`.
-    pub fn add(&mut self, subject: SubjectId) {
+    /// Counts one more record about `subject`, keeping its name when given (a sample).
+    pub fn add(&mut self, subject: SubjectId, name: Option<String>) {
         *self.counts.entry(subject).or_default() += 1;
+        if let Some(name) = name {
+            self.names.push(name);
+        }
+    }
+
+    /// `k` fragments of the sampled names (two to four characters from a random
+    /// place in a name, none made of pairs the index leaves out), deterministic for a
+    /// seed: what a person types to find a company.
+    pub fn fragments(&self, k: usize, seed: u64) -> Vec<String> {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut out = Vec::with_capacity(k);
+        for _ in 0..k.saturating_mul(4) {
+            if out.len() == k || self.names.is_empty() {
+                break;
+            }
+            let name: Vec<char> = credithub_protocol::names::normalise(
+                &self.names[rng.gen_range(0..self.names.len())],
+            )
+            .chars()
+            .collect();
+            let len = rng.gen_range(2..=4usize).min(name.len());
+            if len < 2 {
+                continue;
+            }
+            let start = rng.gen_range(0..=name.len() - len);
+            let fragment: String = name[start..start + len].iter().collect();
+            if !credithub_protocol::names::pairs(&fragment).is_empty() {
+                out.push(fragment);
+            }
+        }
+        out
     }
 
     /// Distinct subjects.
@@ -114,35 +149,87 @@ pub async fn run(
     clients: usize,
     window: Duration,
 ) -> anyhow::Result<QueryFigures> {
-    let subjects: Arc<Vec<String>> = Arc::new(subjects.iter().map(|s| s.0.unmasked()).collect());
-    anyhow::ensure!(!subjects.is_empty(), "no subjects to query");
+    // A purpose is stated for every query: natural persons need one, and their
+    // queries write the audit log like any real query.
+    let requests = subjects
+        .iter()
+        .map(|s| AdminRequest::Query {
+            subject: s.0.unmasked(),
+            purpose: Some("benchmark".into()),
+            audience: None,
+            fresh: false,
+        })
+        .collect();
+    run_requests(address, certs, requests, clients, window, |a| match a {
+        AdminResponse::Answer(a) => Some(a.records.len()),
+        _ => None,
+    })
+    .await
+}
+
+/// Runs `clients` admin clients for `window`, each searching the name fragments in
+/// turn; the answer size is the subjects found on the first page.
+pub async fn run_names(
+    address: &str,
+    certs: &Path,
+    fragments: &[String],
+    clients: usize,
+    window: Duration,
+) -> anyhow::Result<QueryFigures> {
+    let requests = fragments
+        .iter()
+        .map(|f| AdminRequest::Search {
+            name: f.clone(),
+            audience: None,
+            page: 1,
+            per_page: 20,
+        })
+        .collect();
+    run_requests(address, certs, requests, clients, window, |a| match a {
+        AdminResponse::Found(a) => Some(a.hits.len()),
+        _ => None,
+    })
+    .await
+}
+
+/// Runs `clients` admin clients for `window`, each sending the requests in turn
+/// (client `c` starts at request `c`), every one connection kept open; `size` reads
+/// an answer's size, `None` for an answer that is not the one expected.
+async fn run_requests(
+    address: &str,
+    certs: &Path,
+    requests: Vec<AdminRequest>,
+    clients: usize,
+    window: Duration,
+    size: fn(&AdminResponse) -> Option<usize>,
+) -> anyhow::Result<QueryFigures> {
+    anyhow::ensure!(!requests.is_empty(), "nothing to ask");
+    let requests = Arc::new(requests);
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..clients {
         let client =
             AdminClient::connect(address, certs, crate::federation::cluster::ADMIN).await?;
-        let subjects = subjects.clone();
+        let requests = requests.clone();
         tasks.spawn(async move {
             let mut lat = Vec::new();
             let (mut errors, mut records, mut max) = (0usize, 0usize, 0usize);
             let started = Instant::now();
             let mut i = c;
             while started.elapsed() < window {
-                // A purpose is stated for every query: natural persons need one, and
-                // their queries write the audit log like any real query.
-                let req = AdminRequest::Query {
-                    subject: subjects[i % subjects.len()].clone(),
-                    purpose: Some("benchmark".into()),
-                    audience: None,
-                    fresh: false,
-                };
                 let t = Instant::now();
-                match client.call(&req).await {
-                    Ok(AdminResponse::Answer(a)) => {
+                match client
+                    .call(&requests[i % requests.len()])
+                    .await
+                    .ok()
+                    .as_ref()
+                    .and_then(size)
+                {
+                    Some(n) => {
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                        records += a.records.len();
-                        max = max.max(a.records.len());
+                        records += n;
+                        max = max.max(n);
                     }
-                    _ => errors += 1,
+                    None => errors += 1,
                 }
                 i += clients;
             }
