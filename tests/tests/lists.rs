@@ -122,6 +122,17 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
         "苏税〔2026〕12号",
     );
 
+    // A second Jiangsu entry, about a Changshu company, that will be confirmed.
+    let confirmed_subject = body_about(13, "320581").subject.id.unmasked();
+    let confirmed_file = dir.path().join("jiangsu-black-2.csv");
+    black_list_file(
+        &confirmed_file,
+        "常熟示例纺织有限公司",
+        &confirmed_subject,
+        "国家税务总局江苏省税务局",
+        "苏税〔2026〕13号",
+    );
+
     // 1. Imported, each entry is proposed by the importing administrator.
     let imported = json(&cli(
         &cluster,
@@ -149,6 +160,18 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
     let province_key = entries(&cluster, JIANGSU, "proposed")[0]["key"]
         .as_str()
         .expect("key")
+        .to_string();
+    ok(cli(
+        &cluster,
+        JIANGSU,
+        "admin",
+        &["import", confirmed_file.to_str().expect("utf-8")],
+    ));
+    let confirmed_key = entries(&cluster, JIANGSU, "proposed")
+        .iter()
+        .filter_map(|e| e["key"].as_str())
+        .find(|k| *k != province_key)
+        .expect("the second entry")
         .to_string();
 
     // 2. Not yet confirmed: nowhere to be found, no measure, not even at the origin.
@@ -258,6 +281,27 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
     }
     assert_eq!(entries(&cluster, JIANGSU, "rejected").len(), 1);
     assert!(entries(&cluster, NATIONAL, "rejected").is_empty());
+
+    // The other Jiangsu entry, reviewed and confirmed by the second administrator,
+    // reaches the national hub and the subscribed city, where measures apply.
+    ok(cli(
+        &cluster,
+        JIANGSU,
+        REVIEWER,
+        &["list", "review", &confirmed_key],
+    ));
+    ok(cli(
+        &cluster,
+        JIANGSU,
+        REVIEWER,
+        &["list", "confirm", &confirmed_key],
+    ));
+    for node in [NATIONAL, SUZHOU] {
+        eventually("the province's confirmed entry travels", || {
+            keys_of(&query(&cluster, node, &confirmed_subject, &[])).contains(&confirmed_key)
+        });
+    }
+    assert!(measures_apply(&cluster, SUZHOU, &confirmed_subject) > 0);
 
     // 6. Removed on performance: the effects end everywhere.
     ok(cli(

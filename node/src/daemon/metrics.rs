@@ -59,6 +59,14 @@ impl Metrics {
                 (peer.to_string(), "received"),
                 s.records_received,
             );
+            if s.held_back > 0 {
+                // Records the link's version does not carry yet (a rolling upgrade).
+                bump(
+                    &self.records_moved,
+                    (peer.to_string(), "held-back"),
+                    s.held_back,
+                );
+            }
             self.refused_records(s);
         }
     }
@@ -217,7 +225,7 @@ pub fn render(node: &Node) -> String {
         &mut out,
         "credithub_sync_records_total",
         "counter",
-        "Record versions moved by sync sessions, by peer and direction",
+        "Record versions moved by sync sessions, by peer and direction (sent, received; held-back: not sent because the link's version does not carry their form)",
     );
     for ((peer, dir), n) in m
         .records_moved

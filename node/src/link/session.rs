@@ -49,6 +49,7 @@ pub fn log_round(stats: &SessionStats, peer: &str, peer_side: Side) {
         applied = stats.applied,
         refused = stats.refused_total(),
         conflicts = stats.conflicts,
+        held_back = stats.held_back,
         bytes_sent = stats.bytes_sent,
         bytes_received = stats.bytes_received,
         messages = stats.sync_messages,

@@ -115,7 +115,17 @@ pub fn resolve(store: &Store, asked: &SubjectId) -> Result<Resolution> {
                 &mut queue,
             );
         }
-        for record in store.by_subject(&id)? {
+        // Records already found under an earlier code are not read again: most of a
+        // company's records are filed under its USCC and the code inside it alike.
+        let new: Vec<RecordKey> = store
+            .subject_keys(&id)?
+            .into_iter()
+            .filter(|k| !found.contains_key(k) && !mappings.contains(k))
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        for record in store.live_records(&new)? {
             let Some(body) = &record.body else { continue };
             if own_codes(asked).contains(&body.subject.id) || body.other_ids.contains(asked) {
                 direct.insert(record.key);

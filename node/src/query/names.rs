@@ -22,8 +22,10 @@ use super::{id_for, name_for};
 use crate::store::keys::{name_prefix, NAME_ORGANISATION, NAME_PERSON};
 use crate::store::{Result, Store};
 
-/// Records read per search at most.
-pub const MAX_CANDIDATES: usize = 2_000;
+/// Records read per search at most (for each audience flag searched): enough for
+/// several pages of a distinctive fragment, few enough to answer a common one in
+/// milliseconds.
+pub const MAX_CANDIDATES: usize = 300;
 
 /// Hits per page at most.
 pub const MAX_PER_PAGE: u32 = 100;

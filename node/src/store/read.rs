@@ -93,8 +93,9 @@ impl Store {
         Ok(out)
     }
 
-    /// The keys of every record the subject index lists for a subject, in key order.
-    fn subject_keys(&self, subject: &SubjectId) -> Result<Vec<RecordKey>> {
+    /// The keys of every record the subject index lists for a subject, in key order
+    /// (an index scan: no record is read).
+    pub fn subject_keys(&self, subject: &SubjectId) -> Result<Vec<RecordKey>> {
         let prefix = subject.index_key();
         let cf = self.cf(keys::CF_SUBJECTS);
         let mut ro = ReadOptions::default();
