@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use credithub_node::admin::client::AdminClient;
 use credithub_node::admin::AdminRequest;
 use credithub_protocol::record::Details;
 use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind, Subject};
@@ -311,6 +312,18 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
         show_query(&cluster.nodes[i].spec.name, &hangzhou_on_nanjing[0], &found);
     }
 
+    let refused = finish(&mut cluster, clients, started).await?;
+    Ok(ok1 && ok2 && refused == 0)
+}
+
+/// The end of a scenario: prints the records refused over links (from every node's
+/// status) and the time taken, closes the clients and stops the nodes, children
+/// first; returns the refusals.
+pub async fn finish(
+    cluster: &mut Cluster,
+    clients: Vec<AdminClient>,
+    started: Instant,
+) -> anyhow::Result<u64> {
     let mut refused = 0;
     for c in &clients {
         refused += cluster::status(c).await?.refused.values().sum::<u64>();
@@ -325,5 +338,5 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
     for i in (0..cluster.nodes.len()).rev() {
         cluster.stop_node(i, false);
     }
-    Ok(ok1 && ok2 && refused == 0)
+    Ok(refused)
 }

@@ -19,7 +19,7 @@ use credithub_protocol::link::{LINK_VERSION, MIN_LINK_VERSION};
 use credithub_protocol::record::{RecordBody, RecordKind};
 use credithub_protocol::DivisionCode;
 
-use super::cluster::{self, Cluster};
+use super::cluster::Cluster;
 use super::{check, put, subscriptions, three_tier_specs};
 use crate::generate::{Generator, GeneratorConfig};
 
@@ -128,20 +128,7 @@ pub async fn run(args: &UpgradeArgs) -> anyhow::Result<bool> {
         )
         .await?;
     }
-    let mut refused = 0;
-    for c in &clients {
-        refused += cluster::status(c).await?.refused.values().sum::<u64>();
-    }
-    println!(
-        "\nrecords refused over links: {refused}; total time {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    for c in clients {
-        c.close().await;
-    }
-    for i in (0..cluster.nodes.len()).rev() {
-        cluster.stop_node(i, false);
-    }
+    let refused = super::finish(&mut cluster, clients, started).await?;
     Ok(ok && refused == 0)
 }
 

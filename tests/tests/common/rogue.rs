@@ -110,14 +110,14 @@ pub(crate) fn wire(origin: &str, n: u32, version: u64) -> WireRecord {
     }
 }
 
-/// A forged child: opens a session as `own`, reconciles from an empty index, then
-/// pushes `records` whatever the parent asked for.
-pub(crate) async fn push_as_child(
+/// Connects to `addr` as a child of jurisdiction `own`, opens a sync session and
+/// reconciles from an empty index, as an honest new child would; returns the
+/// connection and the session's stream, ready for the transfer.
+async fn open_and_reconcile_empty(
     ep: &quinn::Endpoint,
     addr: &str,
     own: DivisionCode,
-    records: Vec<WireRecord>,
-) {
+) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
     let (conn, _) = connect(ep, addr.parse().expect("addr"), "localhost")
         .await
         .expect("connects");
@@ -151,6 +151,18 @@ pub(crate) async fn push_as_child(
             None => break,
         }
     }
+    (conn, send, recv)
+}
+
+/// A forged child: opens a session as `own`, reconciles from an empty index, then
+/// pushes `records` whatever the parent asked for.
+pub(crate) async fn push_as_child(
+    ep: &quinn::Endpoint,
+    addr: &str,
+    own: DivisionCode,
+    records: Vec<WireRecord>,
+) {
+    let (conn, mut send, mut recv) = open_and_reconcile_empty(ep, addr, own).await;
     let n = records.len() as u64;
     write_frame(&mut send, &Frame::WantDone)
         .await
@@ -201,38 +213,7 @@ pub(crate) async fn child_answering_fresh(
     own: DivisionCode,
     answer: Vec<Frame>,
 ) -> quinn::Connection {
-    let (conn, _) = connect(ep, addr.parse().expect("addr"), "localhost")
-        .await
-        .expect("connects");
-    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-    let scope: LinkScope = open_as_child(
-        &mut send,
-        &mut recv,
-        credithub_node::link::quic::negotiated_version(&conn),
-        own,
-        &[],
-        SessionMode::Sync,
-        NodeReport::default(),
-    )
-    .await
-    .expect("accepted");
-    let empty = MemIndex::new();
-    let mut rec = Reconciler::new(&empty, |p| scope.covers(p), Limits::default());
-    write_frame(&mut send, &Frame::Sync(rec.start().expect("start")))
-        .await
-        .expect("hello");
-    while !rec.is_finished() {
-        let Some((Frame::Sync(m), _)) = read_frame(&mut recv).await.expect("frame") else {
-            panic!("expected a sync frame");
-        };
-        match rec.receive(m).expect("reconciles") {
-            Some(reply) => write_frame(&mut send, &Frame::Sync(reply))
-                .await
-                .map(|_| ())
-                .expect("reply"),
-            None => break,
-        }
-    }
+    let (conn, mut send, mut recv) = open_and_reconcile_empty(ep, addr, own).await;
     // Want nothing, send nothing; read the parent's side to its end.
     write_frame(&mut send, &Frame::WantDone)
         .await
