@@ -4,11 +4,11 @@
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use credithub_node::admin::{AdminRequest, AdminResponse};
+use credithub_node::clock::today;
 use credithub_node::query::{self, OriginFreshness, SubjectAnswer};
 use credithub_node::Store;
 use credithub_protocol::ids::SubjectId;
 use credithub_protocol::lifecycle::{Audience, PublicationRules};
-use credithub_protocol::Date;
 
 use crate::online::{NodeArgs, Target};
 use crate::output::{print_json, table, Format};
@@ -128,11 +128,6 @@ fn call(node: &NodeArgs, what: &str, req: AdminRequest) -> anyhow::Result<AdminR
     });
     bar.finish_and_clear();
     answer
-}
-
-fn today() -> Date {
-    Date::from_millis(credithub_node::clock::now_millis())
-        .unwrap_or(Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
 }
 
 /// Runs `query`: at a running node, or on a stopped node's store (read as a

@@ -73,6 +73,13 @@ pub fn now_millis() -> u64 {
     shifted(real, offset_millis())
 }
 
+/// Today's date by [`now_millis`] (UTC), for publication windows and list steps.
+pub fn today() -> credithub_protocol::Date {
+    // A clock outside the calendar's range falls back to a fixed day.
+    credithub_protocol::Date::from_millis(now_millis())
+        .unwrap_or(credithub_protocol::Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

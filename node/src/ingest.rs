@@ -31,6 +31,17 @@ pub enum IngestError {
     /// The store refused a write; batches before it are stored whole.
     #[error("{0} (rows before this batch were stored; rerun the import to complete it)")]
     Store(#[from] StoreError),
+    /// A valid list row could not be proposed (a fault of this build: the parser gives
+    /// every list row what a proposal needs).
+    #[error("{file}: line {line}: the entry cannot be proposed: {reason}", file = file.display())]
+    Proposal {
+        /// The file.
+        file: PathBuf,
+        /// The row's line.
+        line: u64,
+        /// Why.
+        reason: String,
+    },
     /// A list file needs the administrator who proposes its entries.
     #[error("{file}: list entries are proposed by an administrator and confirmed by another: name the proposer (the admin certificate's name, --proposer NAME)", file = file.display())]
     NoProposer {
@@ -275,22 +286,15 @@ fn propose_file(
                 let existed = held.iter().any(Option::is_some);
                 let mut body = row.body;
                 let now = now_millis();
-                if let Err(e) = review::propose(row.kind, &mut body, by, &note, now) {
-                    let reject = RejectedRow {
+                // The parser gives list rows a list kind and a listing, which is all a
+                // proposal needs: a refusal here is a fault of this build.
+                review::propose(row.kind, &mut body, by, &note, now).map_err(|e| {
+                    IngestError::Proposal {
+                        file: file.path().to_path_buf(),
                         line: row.line,
-                        errors: vec![crate::import::FieldError {
-                            field: "(row)".into(),
-                            value: String::new(),
-                            reason: e.to_string(),
-                        }],
-                        raw: Vec::new(),
-                        bytes_read: row.bytes_read,
-                    };
-                    summary.valid -= 1;
-                    summary.rejected += 1;
-                    record_reject(&reject, &mut rejects, &mut summary)?;
-                    continue;
-                }
+                        reason: e.to_string(),
+                    }
+                })?;
                 store.put_draft(row.kind, &body, now)?;
                 if existed {
                     summary.updated += 1;

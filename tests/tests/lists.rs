@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{cli, eventually, json, keys_of, text};
+use common::{cli, eventually, json, keys_of, procurement_measures, text};
 
 use std::path::Path;
 use std::process::Output;
@@ -36,24 +36,6 @@ fn query(cluster: &Cluster, i: usize, subject: &str, more: &[&str]) -> serde_jso
     let mut args = vec!["--format", "json", "query", "--subject", subject];
     args.extend_from_slice(more);
     json(&cli(cluster, i, "admin", &args))
-}
-
-fn measures_apply(cluster: &Cluster, i: usize, subject: &str) -> usize {
-    let c = json(&cli(
-        cluster,
-        i,
-        "admin",
-        &[
-            "--format",
-            "json",
-            "check",
-            "--subject",
-            subject,
-            "--action",
-            "government-procurement",
-        ],
-    ));
-    c["applies"].as_array().map_or(0, Vec::len)
 }
 
 fn entries(cluster: &Cluster, i: usize, state: &str) -> Vec<serde_json::Value> {
@@ -183,7 +165,10 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
     ));
     for node in [NATIONAL, JIANGSU, SUZHOU] {
         assert!(keys_of(&query(&cluster, node, &national_subject, &[])).is_empty());
-        assert_eq!(measures_apply(&cluster, node, &national_subject), 0);
+        assert_eq!(
+            procurement_measures(&cluster, node, &national_subject).unwrap_or(0),
+            0
+        );
     }
 
     // 3. The proposer may neither review nor confirm; a reviewed entry is confirmed
@@ -250,7 +235,7 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
     eventually("the confirmed entry reaches Suzhou", || {
         keys_of(&query(&cluster, SUZHOU, &national_subject, &[])).contains(&national_key)
     });
-    assert!(measures_apply(&cluster, SUZHOU, &national_subject) > 0);
+    assert!(procurement_measures(&cluster, SUZHOU, &national_subject).unwrap_or(0) > 0);
 
     // 5. Jiangsu's entry is rejected: it never leaves its origin.
     let no_reason = cli(
@@ -301,7 +286,7 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
             keys_of(&query(&cluster, node, &confirmed_subject, &[])).contains(&confirmed_key)
         });
     }
-    assert!(measures_apply(&cluster, SUZHOU, &confirmed_subject) > 0);
+    assert!(procurement_measures(&cluster, SUZHOU, &confirmed_subject).unwrap_or(0) > 0);
 
     // 6. Removed on performance: the effects end everywhere.
     ok(cli(
@@ -320,7 +305,7 @@ fn lists_are_reviewed_before_they_travel_and_subjects_are_found_by_every_code() 
         ],
     ));
     eventually("the removal reaches Suzhou", || {
-        measures_apply(&cluster, SUZHOU, &national_subject) == 0
+        procurement_measures(&cluster, SUZHOU, &national_subject).unwrap_or(0) == 0
     });
     assert!(keys_of(&query(&cluster, SUZHOU, &national_subject, &[])).is_empty());
 

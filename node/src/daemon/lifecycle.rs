@@ -5,18 +5,13 @@
 
 use credithub_protocol::lifecycle::LifecycleError;
 use credithub_protocol::record::{Authority, Details, ObjectionDetails, RecordStatus, Severity};
-use credithub_protocol::{Date, RecordBody, RecordKey, RecordKind};
+use credithub_protocol::{RecordBody, RecordKey, RecordKind};
 
 use super::Node;
 use crate::admin::{AdminResponse, Decision};
 use crate::certs::Identity;
-use crate::clock::now_millis;
+use crate::clock::{now_millis, today};
 use crate::store::WriteOutcome;
-
-fn today() -> Date {
-    Date::from_millis(now_millis())
-        .unwrap_or(Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
-}
 
 fn held(
     node: &Node,

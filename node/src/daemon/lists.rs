@@ -14,14 +14,9 @@ use super::lifecycle::written;
 use super::Node;
 use crate::admin::{AdminResponse, ListAction, ListEntryView};
 use crate::certs::Identity;
-use crate::clock::now_millis;
+use crate::clock::{now_millis, today};
 use crate::query::id_for;
 use credithub_protocol::lifecycle::Audience;
-
-fn today() -> Date {
-    Date::from_millis(now_millis())
-        .unwrap_or(Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
-}
 
 fn refused(key: &RecordKey, e: ReviewError) -> anyhow::Error {
     anyhow::anyhow!("{key}: {e}")

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use credithub_protocol::ids::SubjectId;
 use credithub_protocol::lifecycle::Audience;
-use credithub_protocol::Date;
 
 use super::Node;
 use crate::certs::{Identity, Role};
-use crate::clock::now_millis;
+use crate::clock::{now_millis, today};
 use crate::link::session::blocking;
 use crate::query::measures::{self, CheckAnswer};
 use crate::query::report::CreditReport;
@@ -79,11 +78,6 @@ fn audit(
             .context("writing the audit log")?;
     }
     Ok(())
-}
-
-fn today() -> Date {
-    Date::from_millis(now_millis())
-        .unwrap_or(Date::new(2026, 1, 1).unwrap_or_else(|| unreachable!()))
 }
 
 /// Answers a subject query.

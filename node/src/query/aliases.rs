@@ -89,6 +89,7 @@ pub fn resolve(store: &Store, asked: &SubjectId) -> Result<Resolution> {
     let mut found: BTreeMap<RecordKey, Record> = BTreeMap::new();
     // The records about the asked identifier itself (a contradiction's fallback).
     let mut direct: BTreeSet<RecordKey> = BTreeSet::new();
+    let own = own_codes(asked);
     let mut usccs: BTreeSet<SubjectId> = BTreeSet::new();
     let mut mappings: BTreeSet<RecordKey> = BTreeSet::new();
     let mut add = |id: SubjectId,
@@ -127,7 +128,7 @@ pub fn resolve(store: &Store, asked: &SubjectId) -> Result<Resolution> {
         }
         for record in store.live_records(&new)? {
             let Some(body) = &record.body else { continue };
-            if own_codes(asked).contains(&body.subject.id) || body.other_ids.contains(asked) {
+            if own.contains(&body.subject.id) || body.other_ids.contains(asked) {
                 direct.insert(record.key);
             }
             if let Details::Mapping(_) = body.details {

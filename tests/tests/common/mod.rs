@@ -70,3 +70,24 @@ pub(crate) fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out waiting until {what}");
 }
+
+/// The joint measures in force for `subject` and the action `government-procurement`
+/// at node `i` (`check --format json`, as its `admin`): how many, or `None` when the
+/// answer lists none at all.
+pub(crate) fn procurement_measures(cluster: &Cluster, i: usize, subject: &str) -> Option<usize> {
+    let c = json(&cli(
+        cluster,
+        i,
+        "admin",
+        &[
+            "--format",
+            "json",
+            "check",
+            "--subject",
+            subject,
+            "--action",
+            "government-procurement",
+        ],
+    ));
+    c["applies"].as_array().map(Vec::len)
+}
