@@ -100,7 +100,7 @@ pub(crate) fn run_search(args: &SearchArgs, format: Format) -> anyhow::Result<bo
                 if a.complete {
                     ""
                 } else {
-                    "; more names match than one search reads: give more of the name"
+                    "; more names match than one search ranks: give more of the name"
                 }
             );
             let mut t = table(&["NAME", "SUBJECT", "KIND", "RECORDS", "ORIGINS"]);
@@ -110,7 +110,11 @@ pub(crate) fn run_search(args: &SearchArgs, format: Format) -> anyhow::Result<bo
                     h.name.clone(),
                     h.subject.clone(),
                     h.kind.clone(),
-                    h.records.to_string(),
+                    if h.more {
+                        format!("{}+", h.records)
+                    } else {
+                        h.records.to_string()
+                    },
                     origins.join(" "),
                 ]);
             }

@@ -4,8 +4,8 @@
 //! A name is normalised by dropping white space and the punctuation that varies
 //! between sources (brackets, dots, hyphens), turning full-width letters and digits
 //! into ASCII and upper-casing ASCII letters, so that `苏州（示例）科技有限公司` and
-//! `苏州(示例)科技有限公司` are one name. The index files a record under every pair of
-//! adjacent characters of its subject's normalised name, except pairs so common in
+//! `苏州(示例)科技有限公司` are one name. The index files each subject under every pair
+//! of adjacent characters of its normalised name, except pairs so common in
 //! organisation names that a search by them alone would match most of the index
 //! ([`STOP_PAIRS`]: 有限, 公司, …). A search for a fragment looks up the pairs of the
 //! fragment and keeps the names that contain it whole.
@@ -88,6 +88,15 @@ pub fn pair_bytes(pair: [char; 2]) -> [u8; 8] {
     b[..4].copy_from_slice(&(pair[0] as u32).to_be_bytes());
     b[4..].copy_from_slice(&(pair[1] as u32).to_be_bytes());
     b
+}
+
+/// Eight bytes that tell one normalised name from another in index keys (the first
+/// bytes of its BLAKE3 hash): the key stays short whatever the name's length.
+pub fn name_hash(normalised: &str) -> [u8; 8] {
+    let h = blake3::hash(normalised.as_bytes());
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.as_bytes()[..8]);
+    out
 }
 
 #[cfg(test)]

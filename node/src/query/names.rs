@@ -2,15 +2,16 @@
 //! individual business; natural persons only for readers who may see them), ranked
 //! and paged.
 //!
-//! The name index ([`credithub_protocol::names`]) gives the records whose subject's
-//! name holds every character pair of the fragment; those whose whole normalised name
-//! holds the fragment, and that the reader may see, are grouped by subject. Ranking:
-//! the name equal to the fragment first, then names that start with it, then shorter
-//! names, then subjects with more records, then by name. At most [`MAX_CANDIDATES`]
-//! records are read per search: a fragment found in more names than that is answered
-//! from the first ones and marked incomplete, with a hint to say more of the name.
-
-use std::collections::BTreeMap;
+//! The name index ([`crate::store::names`]) gives the subjects filed under every
+//! character pair of the fragment with their normalised names, without reading a
+//! record; those whose name holds the whole fragment are ranked: the name equal to
+//! the fragment first, then names that start with it, then shorter names, then by
+//! name. Only then are records read, and only for the page asked for (and the pages
+//! before it): a subject is shown if the reader may see at least one record of it
+//! under a name that holds the fragment, with the number of its records the reader
+//! may see. At most [`MAX_CANDIDATES`] subjects are ranked per search: a fragment
+//! found in more names than that is answered from the first ones and marked
+//! incomplete, with a hint to say more of the name.
 
 use credithub_protocol::ids::{SubjectId, SubjectKind};
 use credithub_protocol::lifecycle::{Audience, PublicationRules};
@@ -22,10 +23,14 @@ use super::{id_for, name_for};
 use crate::store::keys::{name_prefix, NAME_ORGANISATION, NAME_PERSON};
 use crate::store::{Result, Store};
 
-/// Records read per search at most (for each audience flag searched): enough for
-/// several pages of a distinctive fragment, few enough to answer a common one in
-/// milliseconds.
-pub const MAX_CANDIDATES: usize = 300;
+/// Subjects ranked per search at most (for each audience flag searched): enough for
+/// many pages of a distinctive fragment, few enough to rank a common one in about a
+/// millisecond (no record is read to rank them).
+pub const MAX_CANDIDATES: usize = 2000;
+
+/// Records read per subject shown at most, to count those the reader may see; a
+/// subject with more is shown with [`NameHit::more`] set.
+pub const MAX_RECORDS_PER_HIT: usize = 500;
 
 /// Hits per page at most.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -51,8 +56,11 @@ pub struct NameHit {
     pub subject: String,
     /// `legal-person`, `individual-business` or `natural-person`.
     pub kind: String,
-    /// Records about it that the reader may see.
+    /// Records about it that the reader may see (of the first [`MAX_RECORDS_PER_HIT`]).
     pub records: u32,
+    /// Whether it has more records than were counted (a subject query lists them all).
+    #[serde(default)]
+    pub more: bool,
     /// The origins of those records.
     pub origins: Vec<DivisionCode>,
     /// Whether the name is the fragment itself.
@@ -74,20 +82,21 @@ pub struct NameAnswer {
     pub page: u32,
     /// Subjects per page.
     pub per_page: u32,
-    /// Subjects found in all (of the records read).
+    /// Subjects whose name holds the fragment, of those ranked; the ones after this
+    /// page are counted before their records are checked against what the reader may
+    /// see.
     pub total: u32,
-    /// False when more records matched than one search reads: say more of the name.
+    /// False when more subjects matched than one search ranks: say more of the name.
     pub complete: bool,
     /// When the answer was made (ms since the epoch).
     pub at_ms: u64,
 }
 
-struct Group {
+/// A subject whose name holds the fragment, before its records are read.
+struct Ranked {
+    flag: u8,
+    subject: Vec<u8>,
     name: String,
-    normalised: String,
-    kind: SubjectKind,
-    records: u32,
-    origins: Vec<DivisionCode>,
 }
 
 /// Searches subjects by a fragment of their name, as `audience` may see them.
@@ -114,64 +123,58 @@ pub fn search(
         Audience::Public => &[NAME_ORGANISATION],
         Audience::Government | Audience::Auditor => &[NAME_ORGANISATION, NAME_PERSON],
     };
-    let mut groups: BTreeMap<SubjectId, Group> = BTreeMap::new();
+    let mut ranked: Vec<Ranked> = Vec::new();
     let mut complete = true;
     for &flag in flags {
         let prefixes: Vec<_> = pairs.iter().map(|&p| name_prefix(p, flag)).collect();
-        let (keys, all) = store.name_candidates(&prefixes, MAX_CANDIDATES)?;
+        let (candidates, all) = store.name_candidates(&prefixes, MAX_CANDIDATES)?;
         complete &= all;
-        for r in store.live_records(&keys)? {
-            let Some(b) = r.body.as_ref() else { continue };
-            let normalised = names::normalise(&b.subject.name);
-            if !normalised.contains(&query) || !rules.visible(&r, audience, today) {
-                continue;
-            }
-            let g = groups.entry(b.subject.id).or_insert_with(|| Group {
-                name: b.subject.name.clone(),
-                normalised,
-                kind: b.subject.kind,
-                records: 0,
-                origins: Vec::new(),
-            });
-            g.records += 1;
-            if !g.origins.contains(&r.key.origin) {
-                g.origins.push(r.key.origin);
-            }
-        }
+        ranked.extend(
+            candidates
+                .into_iter()
+                .filter(|c| c.name.contains(&query))
+                .map(|c| Ranked {
+                    flag,
+                    subject: c.subject,
+                    name: c.name,
+                }),
+        );
     }
-    let mut ranked: Vec<(SubjectId, Group)> = groups.into_iter().collect();
-    ranked.sort_by(|(_, a), (_, b)| {
-        let rank = |g: &Group| (g.normalised != query, !g.normalised.starts_with(&query));
+    let rank = |r: &Ranked| {
+        (
+            r.name != query,
+            !r.name.starts_with(&query),
+            r.name.chars().count(),
+        )
+    };
+    ranked.sort_by(|a, b| {
         rank(a)
             .cmp(&rank(b))
-            .then(
-                a.normalised
-                    .chars()
-                    .count()
-                    .cmp(&b.normalised.chars().count()),
-            )
-            .then(b.records.cmp(&a.records))
-            .then(a.normalised.cmp(&b.normalised))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.subject.cmp(&b.subject))
     });
+    // A subject under two names that hold the fragment is shown once, at its best.
+    let mut seen = std::collections::HashSet::new();
+    ranked.retain(|r| seen.insert((r.flag, r.subject.clone())));
     let per_page = per_page.clamp(1, MAX_PER_PAGE);
     let page = page.max(1);
-    let total = ranked.len() as u32;
-    let hits = ranked
-        .into_iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(|(id, mut g)| {
-            g.origins.sort_unstable();
-            NameHit {
-                exact: g.normalised == query,
-                name: name_for(g.kind, &g.name, audience),
-                subject: id_for(&id, audience),
-                kind: g.kind.as_str().to_string(),
-                records: g.records,
-                origins: g.origins,
-            }
-        })
-        .collect();
+    let skip = ((page - 1) * per_page) as usize;
+    let mut hits = Vec::new();
+    let mut shown = 0usize;
+    let mut hidden = 0u32;
+    for r in &ranked {
+        if hits.len() == per_page as usize {
+            break;
+        }
+        let Some(hit) = hit_for(store, r, &query, audience, rules, today)? else {
+            hidden += 1;
+            continue;
+        };
+        shown += 1;
+        if shown > skip {
+            hits.push(hit);
+        }
+    }
     Ok(Ok(NameAnswer {
         node: String::new(),
         query,
@@ -179,9 +182,60 @@ pub fn search(
         hits,
         page,
         per_page,
-        total,
+        total: (ranked.len() as u32).saturating_sub(hidden),
         complete,
         at_ms: 0,
+    }))
+}
+
+/// The hit for a ranked subject, read from its records; `None` if the reader may see
+/// none of them under a name that holds the fragment.
+fn hit_for(
+    store: &Store,
+    r: &Ranked,
+    query: &str,
+    audience: Audience,
+    rules: &PublicationRules,
+    today: Date,
+) -> Result<Option<NameHit>> {
+    let keys = store.subject_keys_raw(&r.subject)?;
+    let more = keys.len() > MAX_RECORDS_PER_HIT;
+    let records = store.live_records(&keys[..keys.len().min(MAX_RECORDS_PER_HIT)])?;
+    let mut shown: Option<(String, SubjectId, SubjectKind)> = None;
+    let mut visible = 0u32;
+    let mut origins: Vec<DivisionCode> = Vec::new();
+    for rec in &records {
+        let Some(b) = rec.body.as_ref() else { continue };
+        if !rules.visible(rec, audience, today) {
+            continue;
+        }
+        visible += 1;
+        if !origins.contains(&rec.key.origin) {
+            origins.push(rec.key.origin);
+        }
+        let is_subject = b.subject.id.index_key() == r.subject;
+        let person_hidden =
+            audience == Audience::Public && b.subject.kind == SubjectKind::NaturalPerson;
+        if shown.is_none()
+            && is_subject
+            && !person_hidden
+            && names::normalise(&b.subject.name).contains(query)
+        {
+            shown = Some((b.subject.name.clone(), b.subject.id, b.subject.kind));
+        }
+    }
+    let Some((name, id, kind)) = shown else {
+        return Ok(None);
+    };
+    origins.sort_unstable();
+    Ok(Some(NameHit {
+        exact: r.name == query,
+        name: name_for(kind, &name, audience),
+        subject: id_for(&id, audience),
+        kind: kind.as_str().to_string(),
+        records: visible,
+        more,
+        origins,
     }))
 }
 
@@ -226,6 +280,11 @@ mod tests {
             id: SubjectId::ResidentId(ResidentId::parse("11010519491231002X").expect("id")),
         };
         bodies.push((RecordKind::PENALTY, person));
+        // Repaired: neither published nor shared, so never found.
+        let mut repaired = sample_body(10, "91350100M000100Y43");
+        repaired.subject.name = "示例修复商贸有限公司".into();
+        repaired.status = credithub_protocol::record::RecordStatus::Repaired;
+        bodies.push((RecordKind::PENALTY, repaired));
         store.write_local(bodies, 1_000).expect("write");
         let rules = PublicationRules::default();
         let gov = search(&store, "示例", Audience::Government, &rules, today(), 1, 10)

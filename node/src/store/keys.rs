@@ -192,22 +192,16 @@ pub const NAME_ORGANISATION: u8 = b'O';
 /// The audience flag of natural persons, whose names the public may not search.
 pub const NAME_PERSON: u8 = b'P';
 
+/// The first byte of a name-index marker key. Posting keys start with a pair's first
+/// character as a 32-bit number, whose first byte is 0 (characters end at U+10FFFF),
+/// so markers sort after every posting.
+pub const NAME_MARKER: u8 = 0xff;
+
 /// The name-index prefix of a pair for one audience flag.
 pub fn name_prefix(pair: [char; 2], flag: u8) -> [u8; NAME_PREFIX_LEN] {
     let mut k = [0u8; NAME_PREFIX_LEN];
     k[..8].copy_from_slice(&credithub_protocol::names::pair_bytes(pair));
     k[8] = flag;
-    k
-}
-
-/// The name-index entry of one record under one prefix.
-pub fn name_entry(
-    prefix: &[u8; NAME_PREFIX_LEN],
-    record_key: &[u8; KEY_LEN],
-) -> [u8; NAME_PREFIX_LEN + KEY_LEN] {
-    let mut k = [0u8; NAME_PREFIX_LEN + KEY_LEN];
-    k[..NAME_PREFIX_LEN].copy_from_slice(prefix);
-    k[NAME_PREFIX_LEN..].copy_from_slice(record_key);
     k
 }
 

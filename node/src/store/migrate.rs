@@ -7,7 +7,8 @@
 //! | 1      | be2d4bf until d3c6b43 | the first store; this build does not migrate it          |
 //! | 2      | d3c6b43 until 029dbc3 | the families of [`keys`] (`arrivals` and `audit` came within format 2 and are created empty when missing); `meta` holds `format` and `jurisdiction` as text |
 //! | 3      | d825d9f               | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
-//! | 4      | this build            | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `names` family indexes subjects' names by character pairs; the `drafts` family holds list entries under review |
+//! | 4      | 04bc0b7 until 051999a | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `names` family files each record under the character pairs of its subject's name; the `drafts` family holds list entries under review |
+//! | 5      | this build            | as 4; the `names` family files each (subject, name) once, with a marker counting the records that carry it (see [`super::names`]) |
 //!
 //! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
 //! still written, though this build reads only `format` (to learn the format before
@@ -45,6 +46,7 @@ use credithub_protocol::record::RecordKey;
 use credithub_protocol::DivisionCode;
 
 use super::keys;
+use super::names::{NameDeltas, NameFiling};
 use super::{Result, Store, StoreError, STORE_FORMAT};
 
 /// The version of this build, recorded in the history of the migrations it runs.
@@ -107,7 +109,11 @@ pub(crate) const STEPS: &[Step] = &[
     },
     Step {
         from: 3,
-        run: index_aliases_and_names,
+        run: index_aliases,
+    },
+    Step {
+        from: 4,
+        run: names_by_subject,
     },
 ];
 
@@ -135,35 +141,35 @@ fn meta_as_one_value(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Sto
     Ok((2, meta))
 }
 
-/// Subject-index entries written per intermediate batch of a large step.
+/// Entries (or records, for 4 → 5) per intermediate batch of a large step.
 const STEP_CHUNK: usize = 100_000;
 
+/// Writes a chunk of a large step when it is full (or, with `force`, whatever it holds).
+fn flush_chunk(store: &Store, chunk: &mut WriteBatch, force: bool) -> Result<()> {
+    if chunk.len() >= STEP_CHUNK || (force && !chunk.is_empty()) {
+        store
+            .db
+            .write(std::mem::take(chunk))
+            .map_err(|e| store.db_err(e))?;
+    }
+    Ok(())
+}
+
 /// 3 → 4: every live record is filed in the subject index under the organisation code
-/// inside each USCC and tax number it names, too, and in the name index under the
-/// pairs of its subject's name (the `names` and `drafts` families are created by the
-/// open, empty).
+/// inside each USCC and tax number it names, too (the `names` and `drafts` families
+/// are created by the open, empty; the name index is built by 4 → 5).
 ///
 /// Adding an index entry that exists changes nothing, so this step writes its entries
 /// in batches of [`STEP_CHUNK`] as it scans (a store of many millions of records would
 /// not fit one batch in memory) and only the format change goes into the step's final
 /// batch: a crash part-way leaves a store of format 3 with some new entries, and the
 /// next open runs the step again from the start.
-fn index_aliases_and_names(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     let meta = read_meta(store, 3)?;
     let records = store.cf(keys::CF_RECORDS);
     let subjects = store.cf(keys::CF_SUBJECTS);
-    let names = store.cf(keys::CF_NAMES);
     let mut chunk = WriteBatch::default();
     let mut written = 0u64;
-    let flush = |chunk: &mut WriteBatch, force: bool| -> Result<()> {
-        if chunk.len() >= STEP_CHUNK || (force && !chunk.is_empty()) {
-            store
-                .db
-                .write(std::mem::take(chunk))
-                .map_err(|e| store.db_err(e))?;
-        }
-        Ok(())
-    };
     for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
         let (k, v) = entry.map_err(|e| store.db_err(e))?;
         let key =
@@ -173,9 +179,8 @@ fn index_aliases_and_names(store: &Store, _batch: &mut WriteBatch) -> Result<(u6
         let Some(body) = &record.body else { continue };
         let primary = body.subject.id.index_key();
         let others: Vec<Vec<u8>> = body.other_ids.iter().map(SubjectId::index_key).collect();
-        let entries = super::write::IndexEntries::of(key.kind, Some(body));
         let key_bytes = key.to_bytes();
-        for subject in entries.subjects {
+        for subject in super::write::subject_keys(Some(body)) {
             // Entries of format 3 are there already: only aliases are new.
             if subject == primary || others.contains(&subject) {
                 continue;
@@ -183,13 +188,56 @@ fn index_aliases_and_names(store: &Store, _batch: &mut WriteBatch) -> Result<(u6
             chunk.put_cf(subjects, keys::subject_entry(&subject, &key_bytes), []);
             written += 1;
         }
-        for name in entries.names {
-            chunk.put_cf(names, keys::name_entry(&name, &key_bytes), []);
-            written += 1;
-        }
-        flush(&mut chunk, false)?;
+        flush_chunk(store, &mut chunk, false)?;
     }
-    flush(&mut chunk, true)?;
+    flush_chunk(store, &mut chunk, true)?;
+    Ok((written, meta))
+}
+
+/// 4 → 5: the name index is rebuilt to file subjects instead of records: the `names`
+/// family is emptied, then every live record is counted under its (subject, name) as
+/// a write would ([`Store::write_name_deltas`]), [`STEP_CHUNK`] records at a time.
+///
+/// Counting is not idempotent, so the step starts by emptying the family: a crash
+/// part-way leaves a store of format 4 whose name index the next open empties and
+/// builds again from the start.
+fn names_by_subject(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    let meta = read_meta(store, 4)?;
+    let records = store.cf(keys::CF_RECORDS);
+    let names = store.cf(keys::CF_NAMES);
+    // Posting keys start with 0x00, markers with 0xff and then a flag below 0xff.
+    store
+        .db
+        .delete_range_cf(names, [0u8].as_slice(), [0xffu8, 0xff].as_slice())
+        .map_err(|e| store.db_err(e))?;
+    let mut deltas = NameDeltas::default();
+    let mut in_chunk = 0usize;
+    let mut chunk = WriteBatch::default();
+    let write = |deltas: NameDeltas, chunk: &mut WriteBatch| -> Result<()> {
+        store.write_name_deltas(deltas, chunk)?;
+        flush_chunk(store, chunk, true)
+    };
+    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
+        let (k, v) = entry.map_err(|e| store.db_err(e))?;
+        let key =
+            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
+        let record =
+            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
+        deltas.change(
+            None,
+            NameFiling::of(key.kind, record.body.as_ref()).as_ref(),
+        );
+        in_chunk += 1;
+        if in_chunk == STEP_CHUNK {
+            write(std::mem::take(&mut deltas), &mut chunk)?;
+            in_chunk = 0;
+        }
+    }
+    write(deltas, &mut chunk)?;
+    let written = store
+        .db
+        .iterator_cf(names, rocksdb::IteratorMode::Start)
+        .count() as u64;
     Ok((written, meta))
 }
 

@@ -244,9 +244,9 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
     let (_dir, path) = fixture_copy();
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("open migrates");
-    // 3 → 4 files every live record under the organisation code inside its USCC
-    // and under the pairs of its subject's name: count those entries, which format 3
-    // did not have.
+    // 3 → 4 files every live record under the organisation code inside its USCC,
+    // and 4 → 5 builds the name index: count those entries, which format 3 did not
+    // have.
     let count = |cf: &str, first: Option<u8>| {
         store
             .db()
@@ -273,7 +273,14 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
             to: 4,
             at_ms: MIGRATED_AT,
             binary_version: env!("CARGO_PKG_VERSION").to_string(),
-            rewritten: aliases + names,
+            rewritten: aliases,
+        },
+        Migration {
+            from: 4,
+            to: 5,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: names,
         },
     ];
     assert_eq!(store.migrated(), steps.as_slice());
@@ -521,7 +528,60 @@ fn a_store_left_at_format_2_by_a_crash_migrates_on_the_next_open() {
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("reopen resumes");
-    assert_eq!(store.migrated().len(), 2);
-    assert_eq!(store.meta().migrations.len(), 2);
+    assert_eq!(store.migrated().len(), 3);
+    assert_eq!(store.meta().migrations.len(), 3);
     assert_fixture_content(&store);
+}
+
+#[test]
+fn a_name_index_of_format_4_is_rebuilt_by_subject() {
+    // Format 4 filed each record under each pair of its subject's name, with no
+    // markers. Put a migrated copy back in that state and open it again: 4 → 5
+    // empties the family and files each (subject, name) once.
+    let (_dir, path) = fixture_copy();
+    let before: Vec<(Vec<u8>, Vec<u8>)>;
+    {
+        let store = open(&path).expect("open");
+        let names = store.cf(keys::CF_NAMES);
+        before = name_entries(&store);
+        assert!(!before.is_empty());
+        let mut batch = WriteBatch::default();
+        for (k, _) in &before {
+            batch.delete_cf(names, k);
+        }
+        for r in store
+            .by_subject(&body_about(0, "320583").subject.id)
+            .expect("records")
+        {
+            let mut old = keys::name_prefix(['示', '例'], keys::NAME_ORGANISATION).to_vec();
+            old.extend_from_slice(&r.key.to_bytes());
+            batch.put_cf(names, old, []);
+        }
+        let mut meta = store.meta().clone();
+        meta.format = 4;
+        meta.migrations.pop();
+        put_meta(&store, &meta, &mut batch).expect("meta");
+        store.db().write(batch).expect("back to format 4");
+        assert!(!store.verify(|_| {}).expect("verify").is_clean());
+    }
+    assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("4"));
+    let store = open(&path).expect("reopen migrates");
+    let last = store.migrated().last().expect("a step");
+    assert_eq!((last.from, last.to), (4, 5));
+    assert_eq!(last.rewritten, before.len() as u64);
+    assert_eq!(name_entries(&store), before);
+    assert!(store.verify(|_| {}).expect("verify").is_clean());
+    assert_fixture_content(&store);
+}
+
+/// Every entry of the `names` family.
+fn name_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+    store
+        .db()
+        .iterator_cf(store.cf(keys::CF_NAMES), rocksdb::IteratorMode::Start)
+        .map(|e| {
+            let (k, v) = e.expect("entry");
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
 }

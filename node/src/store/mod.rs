@@ -36,7 +36,7 @@ pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 /// The on-disk format this build writes. A store of an older format, from
 /// [`OLDEST_FORMAT`] on, is migrated when it opens; a newer one is refused (see
 /// [`migrate`]).
-pub const STORE_FORMAT: u32 = 4;
+pub const STORE_FORMAT: u32 = 5;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]

@@ -96,15 +96,20 @@ impl Store {
     /// The keys of every record the subject index lists for a subject, in key order
     /// (an index scan: no record is read).
     pub fn subject_keys(&self, subject: &SubjectId) -> Result<Vec<RecordKey>> {
-        let prefix = subject.index_key();
+        self.subject_keys_raw(&subject.index_key())
+    }
+
+    /// [`subject_keys`](Self::subject_keys) by the subject's index key
+    /// ([`SubjectId::index_key`]).
+    pub fn subject_keys_raw(&self, prefix: &[u8]) -> Result<Vec<RecordKey>> {
         let cf = self.cf(keys::CF_SUBJECTS);
         let mut ro = ReadOptions::default();
-        if let Some(end) = keys::prefix_end(&prefix) {
+        if let Some(end) = keys::prefix_end(prefix) {
             ro.set_iterate_upper_bound(end);
         }
         let mut record_keys = Vec::new();
         let mut it = self.db.raw_iterator_cf_opt(cf, ro);
-        it.seek(&prefix);
+        it.seek(prefix);
         while let Some(k) = it.key() {
             if k.len() != prefix.len() + KEY_LEN {
                 // A longer identifier sharing the prefix cannot exist (lengths are fixed

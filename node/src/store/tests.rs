@@ -228,7 +228,9 @@ fn verify_catches_a_corrupted_index_entry_and_subject_entry() {
         .unwrap();
 
     let report = store.verify(|_| {}).unwrap();
-    assert_eq!(report.problem_count, 2, "{:#?}", report.problems);
+    // The name index's marker counts the subject's records through the subject index,
+    // so the dropped entry shows there too.
+    assert_eq!(report.problem_count, 3, "{:#?}", report.problems);
     assert!(report.problems.iter().any(
         |p| matches!(p, VerifyProblem::CellMismatch { node, .. } if *node == leaf.to_string())
     ));
@@ -236,6 +238,72 @@ fn verify_catches_a_corrupted_index_entry_and_subject_entry() {
         .problems
         .iter()
         .any(|p| matches!(p, VerifyProblem::MissingSubjectEntry { .. })));
+    assert!(report.problems.iter().any(|p| matches!(
+        p,
+        VerifyProblem::DanglingNameEntry { reason, .. } if reason.contains("199 carry")
+    )));
+}
+
+#[test]
+fn verify_catches_damage_to_the_name_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut items = bodies(0..20);
+    items.extend((20..30).map(|n| (RecordKind::PENALTY, sample_body(n, "91310110666007217T"))));
+    store.write_local(items, 1).unwrap();
+    assert!(store.verify(|_| {}).unwrap().is_clean());
+    let names = store.db().cf_handle(keys::CF_NAMES).unwrap();
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = store
+        .db()
+        .iterator_cf(names, rocksdb::IteratorMode::Start)
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect();
+    let (posting, _) = entries
+        .iter()
+        .find(|(k, _)| k[0] != keys::NAME_MARKER)
+        .expect("a posting");
+    // A marker of the other subject than the posting's.
+    let (marker, value) = entries
+        .iter()
+        .find(|(k, _)| k[0] == keys::NAME_MARKER && k[2..] != posting[keys::NAME_PREFIX_LEN..])
+        .expect("a marker");
+    // Drop a posting, and make a marker count one record too many.
+    store.db().delete_cf(names, posting).unwrap();
+    let mut wrong = value.clone();
+    wrong[3] = wrong[3].wrapping_add(1);
+    store.db().put_cf(names, marker, &wrong).unwrap();
+    let report = store.verify(|_| {}).unwrap();
+    let reasons: Vec<String> = report
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            VerifyProblem::DanglingNameEntry { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(report.problem_count, reasons.len() as u64, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("has no posting")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("carry the name")),
+        "{reasons:?}"
+    );
+    // A marker dropped whole: the records carrying its name are reported.
+    store.db().delete_cf(names, marker).unwrap();
+    let report = store.verify(|_| {}).unwrap();
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| matches!(p, VerifyProblem::MissingNameEntry { .. })));
+    assert!(report.problems.iter().any(|p| matches!(
+        p,
+        VerifyProblem::DanglingNameEntry { reason, .. } if reason == "posting without a marker"
+    )));
 }
 
 #[test]

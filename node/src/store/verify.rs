@@ -16,7 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use super::index::STORED_LEVELS;
 use super::keys;
+use super::names::{self, NameFiling};
 use super::{Result, Store};
+
+/// A name-index problem: the subject-index key the entry names, if it parses, and what
+/// is wrong.
+type NameProblem = (Option<Vec<u8>>, String);
 
 /// Problems listed in a report at most; the count covers all of them.
 const MAX_LISTED: usize = 1000;
@@ -70,15 +75,21 @@ pub enum VerifyProblem {
         /// What is wrong.
         reason: String,
     },
-    /// A live record is missing from the name index under a pair of its subject's name.
+    /// A live record's subject and name have no marker in the name index.
     MissingNameEntry {
         /// The record key.
         key: String,
     },
-    /// A name-index entry points to no live record whose subject's name holds the pair.
+    /// A name-index entry disagrees with the records: a marker whose count differs from
+    /// the live records carrying its subject and name or that lacks a posting, or a
+    /// posting without its marker or under a pair its name does not hold.
     DanglingNameEntry {
-        /// The record key the entry names (hex if it does not parse).
+        /// The subject the entry names (personal identifiers masked; hex if the entry
+        /// does not parse).
         key: String,
+        /// What is wrong.
+        #[serde(default)]
+        reason: String,
     },
 }
 
@@ -106,8 +117,8 @@ impl fmt::Display for VerifyProblem {
             VerifyProblem::MissingNameEntry { key } => {
                 write!(f, "record {key} is missing from the name index")
             }
-            VerifyProblem::DanglingNameEntry { key } => {
-                write!(f, "name index entry names {key}, which is not a live record under that name")
+            VerifyProblem::DanglingNameEntry { key, reason } => {
+                write!(f, "name index entry of {key}: {reason}")
             }
         }
     }
@@ -263,18 +274,18 @@ impl Store {
                 report.tombstones += 1;
                 continue;
             };
-            for name in super::write::name_keys(key.kind, Some(body)) {
-                let entry = keys::name_entry(&name, &key.to_bytes());
+            if let Some(filing) = NameFiling::of(key.kind, Some(body)) {
+                // The marker's count is checked against the records by
+                // `verify_name_entries`.
                 if self
                     .db
-                    .get_pinned_cf(names, entry)
+                    .get_pinned_cf(names, filing.marker_key())
                     .map_err(|e| self.db_err(e))?
                     .is_none()
                 {
                     report.push(VerifyProblem::MissingNameEntry {
                         key: key.to_string(),
                     });
-                    break;
                 }
             }
             for subject in super::write::subject_keys(Some(body)) {
@@ -414,34 +425,111 @@ impl Store {
         Ok(())
     }
 
+    /// Checks every marker against the records of its subject (their count, and a
+    /// posting under each pair of the name) and every posting against its marker.
     fn verify_name_entries(&self, report: &mut VerifyReport) -> Result<()> {
         let names = self.cf(keys::CF_NAMES);
         for entry in self.db.iterator_cf(names, IteratorMode::Start) {
-            let (k, _) = entry.map_err(|e| self.db_err(e))?;
+            let (k, v) = entry.map_err(|e| self.db_err(e))?;
             report.name_entries += 1;
-            let ok = k.len() == keys::NAME_PREFIX_LEN + KEY_LEN
-                && match RecordKey::from_bytes(&k[keys::NAME_PREFIX_LEN..]) {
-                    Err(_) => false,
-                    Ok(key) => match self.get_encoded(&key)? {
-                        None => false,
-                        Some(enc) => match codec::decode(key, &enc.bytes) {
-                            Ok(r) => super::write::name_keys(key.kind, r.body.as_ref())
-                                .iter()
-                                .any(|p| p[..] == k[..keys::NAME_PREFIX_LEN]),
-                            Err(_) => false,
-                        },
-                    },
-                };
-            if !ok {
-                let key = k
-                    .get(keys::NAME_PREFIX_LEN..)
-                    .and_then(|r| RecordKey::from_bytes(r).ok())
-                    .map(|k| k.to_string())
-                    .unwrap_or_else(|| hex::encode(&k));
-                report.push(VerifyProblem::DanglingNameEntry { key });
+            let problem = if k.first() == Some(&keys::NAME_MARKER) {
+                self.check_name_marker(&k, &v)?
+            } else {
+                self.check_name_posting(&k, &v)?
+            };
+            if let Some((subject, reason)) = problem {
+                report.push(VerifyProblem::DanglingNameEntry {
+                    key: subject.map_or_else(|| hex::encode(&k), |s| subject_for_message(&s)),
+                    reason,
+                });
             }
         }
         Ok(())
+    }
+
+    /// What is wrong with a marker, if anything: (its subject, the reason).
+    fn check_name_marker(&self, k: &[u8], v: &[u8]) -> Result<Option<NameProblem>> {
+        let Some((flag, subject, hash)) = names::parse_marker_key(k) else {
+            return Ok(Some((None, "malformed marker key".into())));
+        };
+        let Some((count, name)) = names::parse_marker_value(v) else {
+            return Ok(Some((
+                Some(subject.to_vec()),
+                "malformed marker value".into(),
+            )));
+        };
+        let filing = NameFiling {
+            flag,
+            subject: subject.to_vec(),
+            name: name.to_string(),
+        };
+        let subject = Some(subject.to_vec());
+        if credithub_protocol::names::name_hash(name) != hash {
+            return Ok(Some((
+                subject,
+                "marker's name does not match its key".into(),
+            )));
+        }
+        let mut carrying = 0u32;
+        for record in self.live_records(&self.subject_keys_raw(&filing.subject)?)? {
+            if NameFiling::of(record.key.kind, record.body.as_ref()).as_ref() == Some(&filing) {
+                carrying += 1;
+            }
+        }
+        if carrying != count {
+            return Ok(Some((
+                subject,
+                format!("marker counts {count} records, {carrying} carry the name"),
+            )));
+        }
+        let names_cf = self.cf(keys::CF_NAMES);
+        for prefix in filing.prefixes() {
+            if self
+                .db
+                .get_pinned_cf(names_cf, filing.posting_key(&prefix))
+                .map_err(|e| self.db_err(e))?
+                .is_none()
+            {
+                return Ok(Some((subject, "a pair of the name has no posting".into())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What is wrong with a posting, if anything: (its subject, the reason).
+    fn check_name_posting(&self, k: &[u8], v: &[u8]) -> Result<Option<NameProblem>> {
+        let Some((prefix, suffix)) = k.split_at_checked(keys::NAME_PREFIX_LEN) else {
+            return Ok(Some((None, "malformed posting key".into())));
+        };
+        let mut marker = vec![keys::NAME_MARKER, prefix[keys::NAME_PREFIX_LEN - 1]];
+        marker.extend_from_slice(suffix);
+        let Some((_, subject, _)) = names::parse_marker_key(&marker) else {
+            return Ok(Some((None, "malformed posting key".into())));
+        };
+        let subject = Some(subject.to_vec());
+        let held = self
+            .db
+            .get_pinned_cf(self.cf(keys::CF_NAMES), &marker)
+            .map_err(|e| self.db_err(e))?;
+        let Some((_, name)) = held.as_deref().and_then(names::parse_marker_value) else {
+            return Ok(Some((subject, "posting without a marker".into())));
+        };
+        if name.as_bytes() != v {
+            return Ok(Some((
+                subject,
+                "posting's name differs from its marker's".into(),
+            )));
+        }
+        let holds_pair = credithub_protocol::names::pairs(name)
+            .into_iter()
+            .any(|p| keys::name_prefix(p, prefix[keys::NAME_PREFIX_LEN - 1])[..] == *prefix);
+        if !holds_pair {
+            return Ok(Some((
+                subject,
+                "posting under a pair the name does not hold".into(),
+            )));
+        }
+        Ok(None)
     }
 
     fn verify_subject_entries(&self, report: &mut VerifyReport) -> Result<()> {

@@ -15,6 +15,7 @@ use rocksdb::WriteBatch;
 
 use super::index::STORED_LEVELS;
 use super::keys;
+use super::names::{NameDeltas, NameFiling};
 use super::{Result, Store};
 
 /// What happened to one local write.
@@ -91,8 +92,8 @@ struct Held {
 pub(crate) struct IndexEntries {
     /// Subject-index keys ([`subject_keys`]).
     pub(crate) subjects: Vec<Vec<u8>>,
-    /// Name-index prefixes ([`name_keys`]).
-    pub(crate) names: Vec<[u8; keys::NAME_PREFIX_LEN]>,
+    /// Where the record's subject is filed in the name index.
+    pub(crate) name: Option<NameFiling>,
 }
 
 impl IndexEntries {
@@ -100,7 +101,7 @@ impl IndexEntries {
     pub(crate) fn of(kind: RecordKind, body: Option<&RecordBody>) -> IndexEntries {
         IndexEntries {
             subjects: subject_keys(body),
-            names: name_keys(kind, body),
+            name: NameFiling::of(kind, body),
         }
     }
 }
@@ -124,28 +125,6 @@ impl Change {
             old,
         }
     }
-}
-
-/// Name-index prefixes of a body: each pair of its subject's normalised name, with
-/// the subject's audience flag (see [`keys::name_prefix`]). Objections and code
-/// mappings are not filed by name: they are found through the records they concern.
-pub(crate) fn name_keys(
-    kind: RecordKind,
-    body: Option<&RecordBody>,
-) -> Vec<[u8; keys::NAME_PREFIX_LEN]> {
-    let Some(body) = body else { return Vec::new() };
-    if kind == RecordKind::OBJECTION || kind == RecordKind::SUBJECT_MAPPING {
-        return Vec::new();
-    }
-    let flag = if body.subject.kind == credithub_protocol::ids::SubjectKind::NaturalPerson {
-        keys::NAME_PERSON
-    } else {
-        keys::NAME_ORGANISATION
-    };
-    credithub_protocol::names::pairs(&credithub_protocol::names::normalise(&body.subject.name))
-        .into_iter()
-        .map(|p| keys::name_prefix(p, flag))
-        .collect()
 }
 
 /// Subject-index keys of a body: its subject, every further identifier, and the
@@ -303,8 +282,7 @@ impl Store {
         changes.sort_unstable_by_key(|c| c.record.key);
         let mut subject_puts: Vec<Vec<u8>> = Vec::with_capacity(changes.len());
         let mut subject_deletes: Vec<Vec<u8>> = Vec::new();
-        let mut name_puts: Vec<[u8; keys::NAME_PREFIX_LEN + KEY_LEN]> = Vec::new();
-        let mut name_deletes: Vec<[u8; keys::NAME_PREFIX_LEN + KEY_LEN]> = Vec::new();
+        let mut name_deltas = NameDeltas::default();
         let mut delta = DigestDelta::default();
         let mut batch = WriteBatch::default();
         let records = self.cf(keys::CF_RECORDS);
@@ -334,20 +312,7 @@ impl Store {
             {
                 subject_puts.push(keys::subject_entry(s, &key_bytes));
             }
-            for n in old_entries
-                .names
-                .iter()
-                .filter(|n| !new_entries.names.contains(n))
-            {
-                name_deletes.push(keys::name_entry(n, &key_bytes));
-            }
-            for n in new_entries
-                .names
-                .iter()
-                .filter(|n| !old_entries.names.contains(n))
-            {
-                name_puts.push(keys::name_entry(n, &key_bytes));
-            }
+            name_deltas.change(old_entries.name.as_ref(), new_entries.name.as_ref());
             delta.apply(partition, &key.id, &change.cell, true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
             if let Some(about) = key.subjects_partition() {
@@ -383,15 +348,7 @@ impl Store {
         for k in subject_puts {
             batch.put_cf(subjects, k, []);
         }
-        let names = self.cf(keys::CF_NAMES);
-        name_deletes.sort_unstable();
-        for k in name_deletes {
-            batch.delete_cf(names, k);
-        }
-        name_puts.sort_unstable();
-        for k in name_puts {
-            batch.put_cf(names, k, []);
-        }
+        self.write_name_deltas(name_deltas, &mut batch)?;
         delta.write_into(self, &mut batch);
         let drafts = self.cf(keys::CF_DRAFTS);
         for key in cleared_drafts {
