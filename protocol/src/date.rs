@@ -171,16 +171,6 @@ impl Date {
         Self::from_days_since_epoch(i32::try_from(days).ok()?)
     }
 
-    /// Working days (Monday to Friday) after `self` up to and including `later`; 0 if
-    /// `later` is not after `self`. Public holidays are not known here.
-    pub fn working_days_until(self, later: Date) -> u32 {
-        let (a, b) = (self.days_since_epoch(), later.days_since_epoch());
-        if b <= a {
-            return 0;
-        }
-        (a + 1..=b).filter(|d| (d + 3).rem_euclid(7) < 5).count() as u32
-    }
-
     /// Monday = 0 … Sunday = 6.
     pub fn weekday(self) -> u8 {
         // 1970-01-01 was a Thursday (3).
