@@ -412,6 +412,14 @@ pub(crate) fn run_timeliness(node: &NodeArgs, format: Format) -> anyhow::Result<
                 ]);
             }
             say!("{table_}");
+            if !t.uncovered_years.is_empty() {
+                let years: Vec<String> = t.uncovered_years.iter().map(u16::to_string).collect();
+                say!(
+                    "Working days of decisions in {} counted Monday to Friday plus the node's \
+                     [calendar] dates: no public holiday data shipped for them.",
+                    years.join(", ")
+                );
+            }
         }
     }
     Ok(true)

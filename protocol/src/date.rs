@@ -85,6 +85,25 @@ impl Date {
         Date::new(y as u16, m as u8, d as u8).ok_or_else(|| err("no such day in the calendar"))
     }
 
+    /// Parses a date written exactly `YYYY-MM-DD`, as configuration and data files
+    /// write them (no other form, no time part).
+    pub fn parse_iso(text: &str) -> Result<Self, DateError> {
+        let b = text.as_bytes();
+        let shaped = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        if !shaped {
+            return Err(DateError {
+                text: text.to_string(),
+                reason: "expected YYYY-MM-DD",
+            });
+        }
+        Self::parse(text)
+    }
+
     /// The year.
     pub fn year(self) -> u16 {
         self.year
@@ -150,16 +169,6 @@ impl Date {
         const CST_OFFSET_MS: u64 = 8 * 3600 * 1000;
         let days = (ms + CST_OFFSET_MS) / 86_400_000;
         Self::from_days_since_epoch(i32::try_from(days).ok()?)
-    }
-
-    /// Working days (Monday to Friday) after `self` up to and including `later`; 0 if
-    /// `later` is not after `self`. Public holidays are not known here.
-    pub fn working_days_until(self, later: Date) -> u32 {
-        let (a, b) = (self.days_since_epoch(), later.days_since_epoch());
-        if b <= a {
-            return 0;
-        }
-        (a + 1..=b).filter(|d| (d + 3).rem_euclid(7) < 5).count() as u32
     }
 
     /// Monday = 0 … Sunday = 6.
@@ -243,6 +252,24 @@ mod tests {
             assert!(Date::parse(t).is_err(), "{t}");
         }
         assert_eq!(Date::parse("2000-02-29").unwrap().to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn iso_dates_only_in_their_one_form() {
+        assert_eq!(
+            Date::parse_iso("2027-02-05"),
+            Ok(Date::new(2027, 2, 5).unwrap())
+        );
+        for t in [
+            "2027-2-5",
+            "2027/02/05",
+            "20270205",
+            "2027-02-05 ",
+            "2027-02-30",
+            "",
+        ] {
+            assert!(Date::parse_iso(t).is_err(), "{t}");
+        }
     }
 
     #[test]

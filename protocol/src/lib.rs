@@ -9,6 +9,8 @@
 //! - [`digest`]: the partitioned, order-independent digest (Merkle) index's cells and
 //!   trie paths, shared by the store and the reconciliation;
 //! - [`date`]: calendar dates as source files write them;
+//! - [`calendar`]: working days in mainland China (public holidays and the weekend
+//!   days worked in exchange), for the 7-working-day publication rule;
 //! - [`sync`]: the sans-IO reconciliation of two digest indexes;
 //! - [`link`]: the frames of a parent–child link, their versions, and what may cross;
 //! - [`session`]: one session on a link, sans-IO: the protocol of a sync, a diff and
@@ -20,6 +22,7 @@
 //! The deterministic simulation of a whole federation (`sim`, built for tests only)
 //! drives the same [`session::Session`] over a seeded faulty network.
 
+pub mod calendar;
 pub mod codec;
 pub mod date;
 pub mod digest;
@@ -37,6 +40,7 @@ pub mod sync;
 #[doc(hidden)]
 pub mod testing;
 
+pub use calendar::WorkCalendar;
 pub use codec::{EncodedRecord, RecordHeader};
 pub use date::Date;
 pub use digest::{Cell, Digest, DigestItem, NodePath, PartitionId, Scope};

@@ -279,8 +279,20 @@ mod tests {
     fn months_and_working_days() {
         assert_eq!(day(2024, 1, 31).add_months(1), Some(day(2024, 2, 29)));
         assert_eq!(day(2024, 11, 30).add_months(3), Some(day(2025, 2, 28)));
-        // Friday 2026-11-27 to Friday 2026-12-04: 5 working days.
-        assert_eq!(day(2026, 11, 27).working_days_until(day(2026, 12, 4)), 5);
-        assert_eq!(day(2026, 11, 27).working_days_until(day(2026, 11, 27)), 0);
+        // Friday 2026-11-27 to Friday 2026-12-04: 5 working days (no holiday between).
+        let cal = crate::WorkCalendar::shipped();
+        assert_eq!(
+            cal.working_days_between(day(2026, 11, 27), day(2026, 12, 4)),
+            5
+        );
+        assert_eq!(
+            cal.working_days_between(day(2026, 11, 27), day(2026, 11, 27)),
+            0
+        );
+        // Across the National Day week 2026 and its working Saturday 10 October.
+        assert_eq!(
+            cal.working_days_between(day(2026, 9, 30), day(2026, 10, 12)),
+            4
+        );
     }
 }

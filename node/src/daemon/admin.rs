@@ -143,7 +143,10 @@ pub async fn request(
             AdminResponse::Report(Box::new(r), text)
         }
         AdminRequest::Timeliness => {
-            AdminResponse::Timeliness(blocking(|| crate::query::timeliness::compute(store))?)
+            let calendar = &node.config.calendar;
+            AdminResponse::Timeliness(blocking(|| {
+                crate::query::timeliness::compute(store, calendar)
+            })?)
         }
         AdminRequest::Object { target, reason } => {
             blocking(|| lifecycle::object(node, who, target, &reason))?

@@ -5,9 +5,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use credithub_protocol::calendar::CalendarError;
 use credithub_protocol::lifecycle::PublicationRules;
 use credithub_protocol::link::{LINK_VERSION, MIN_LINK_VERSION};
-use credithub_protocol::{DivisionCode, RecordKind};
+use credithub_protocol::{Date, DivisionCode, RecordKind, WorkCalendar};
 
 use crate::query::measures::Catalogue;
 use serde::Deserialize;
@@ -77,6 +78,16 @@ struct RawConfig {
     api: RawApi,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    calendar: RawCalendar,
+}
+
+/// `[calendar]`: dates added to the shipped holiday data, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawCalendar {
+    extra_holidays: Vec<String>,
+    extra_working_days: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,6 +263,9 @@ pub struct NodeConfig {
     pub api_listen: Option<SocketAddr>,
     /// Limits on what peers may hold or take.
     pub limits: Limits,
+    /// Working days for the 7-working-day rule: the shipped holiday data with the
+    /// `[calendar]` extra holidays and working days.
+    pub calendar: WorkCalendar,
 }
 
 impl NodeConfig {
@@ -284,6 +298,8 @@ impl NodeConfig {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("sync.subscriptions")
+                .with_list_parse_key("calendar.extra_holidays")
+                .with_list_parse_key("calendar.extra_working_days")
                 .try_parsing(true)
                 .source(Some(env)),
         );
@@ -400,6 +416,7 @@ impl NodeConfig {
                 ));
             }
         }
+        let calendar = calendar(&raw.calendar)?;
         let l = raw.limits;
         if !(l.stall_timeout_secs.is_finite() && l.stall_timeout_secs >= 1.0) {
             return Err(invalid("limits.stall_timeout_secs", "must be at least 1"));
@@ -413,6 +430,7 @@ impl NodeConfig {
                 connections_per_peer: l.connections_per_peer,
             },
             publication: raw.publication,
+            calendar,
             measures,
             api_listen,
             metrics_listen,
@@ -433,6 +451,27 @@ impl NodeConfig {
             log_level: raw.log.level,
         })
     }
+}
+
+/// The shipped working-day calendar with the configured extra dates.
+fn calendar(raw: &RawCalendar) -> Result<WorkCalendar, ConfigError> {
+    fn dates(key: &'static str, texts: &[String]) -> Result<Vec<Date>, ConfigError> {
+        texts
+            .iter()
+            .map(|t| Date::parse_iso(t.trim()).map_err(|e| invalid(key, e.to_string())))
+            .collect()
+    }
+    let holidays = dates("calendar.extra_holidays", &raw.extra_holidays)?;
+    let working = dates("calendar.extra_working_days", &raw.extra_working_days)?;
+    WorkCalendar::shipped()
+        .with(&holidays, &working)
+        .map_err(|e| match e {
+            CalendarError::Contradiction { date } => invalid(
+                "calendar.extra_working_days",
+                format!("{date} is in calendar.extra_holidays too"),
+            ),
+            other => invalid("calendar", other.to_string()),
+        })
 }
 
 fn resolve(addr: &str) -> Result<SocketAddr, String> {
@@ -510,6 +549,92 @@ subscriptions = ["black-list"]
         std::fs::write(&bad, "[[memorandum]]\nname = \"x\"\nbasis = \"y\"\nkinds = [\"blacklist\"]\nmeasures = [{ action = \"a\", measure = \"b\" }]\n").expect("write");
         let e = Catalogue::load(&bad).expect_err("unknown kind");
         assert!(e.to_string().contains("blacklist"), "{e}");
+    }
+
+    #[test]
+    fn calendar_dates_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let day = |y, m, d| Date::new(y, m, d).expect("date");
+        let c = NodeConfig::load_with(Some(&write(dir.path(), CITY)), Default::default())
+            .expect("loads");
+        assert_eq!(&c.calendar, WorkCalendar::shipped());
+        // Monday 1 February 2027: no notice shipped, so Monday to Friday.
+        let decided = day(2027, 2, 1);
+        assert_eq!(
+            c.calendar.add_working_days(decided, 7),
+            Some(day(2027, 2, 10))
+        );
+        let text = format!(
+            "{CITY}\n[calendar]\nextra_holidays = [\"2027-02-05\"]\nextra_working_days = [\"2027-02-20\"]\n"
+        );
+        let c = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+            .expect("loads");
+        // One extra holiday pushes the deadline by one day.
+        assert_eq!(
+            c.calendar.add_working_days(decided, 7),
+            Some(day(2027, 2, 11))
+        );
+        assert!(c.calendar.is_working_day(day(2027, 2, 20)));
+        // The shipped years stay as they are.
+        assert_eq!(
+            c.calendar.add_working_days(day(2025, 1, 27), 7),
+            Some(day(2025, 2, 12))
+        );
+        // TOML's own dates do as well as strings.
+        let text = format!("{CITY}\n[calendar]\nextra_holidays = [2027-02-05]\n");
+        let c = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+            .expect("loads");
+        assert_eq!(
+            c.calendar.add_working_days(decided, 7),
+            Some(day(2027, 2, 11))
+        );
+        let mut env = config::Map::new();
+        env.insert(
+            "CREDIT_CALENDAR__EXTRA_HOLIDAYS".into(),
+            "2027-02-05,2027-02-08".into(),
+        );
+        let c = NodeConfig::load_with(Some(&write(dir.path(), CITY)), env).expect("loads");
+        assert_eq!(
+            c.calendar.add_working_days(decided, 7),
+            Some(day(2027, 2, 12))
+        );
+    }
+
+    #[test]
+    fn a_bad_calendar_date_is_refused_naming_the_key_and_the_value() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (section, key, value) in [
+            (
+                "extra_holidays = [\"2027-02-30\"]",
+                "calendar.extra_holidays",
+                "2027-02-30",
+            ),
+            (
+                "extra_holidays = [\"2027/2/5\"]",
+                "calendar.extra_holidays",
+                "YYYY-MM-DD",
+            ),
+            (
+                "extra_working_days = [\"soon\"]",
+                "calendar.extra_working_days",
+                "soon",
+            ),
+            (
+                "extra_holidays = [\"2027-02-06\"]\nextra_working_days = [\"2027-02-06\"]",
+                "calendar.extra_working_days",
+                "2027-02-06",
+            ),
+        ] {
+            let text = format!("{CITY}\n[calendar]\n{section}\n");
+            let e = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+                .expect_err(section);
+            let e = e.to_string();
+            assert!(e.contains(key) && e.contains(value), "{section}: {e}");
+        }
+        let text = format!("{CITY}\n[calendar]\nextra_holiday = [\"2027-02-05\"]\n");
+        let e = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+            .expect_err("unknown key");
+        assert!(e.to_string().contains("extra_holiday"), "{e}");
     }
 
     #[test]

@@ -385,6 +385,15 @@ impl Node {
             parent = self.config.parent.as_ref().map(|p| p.address.as_str()).unwrap_or("none"),
             "node started"
         );
+        let year = crate::clock::today().year();
+        if !self.config.calendar.covers(year) && self.config.calendar.listed_days(year) == 0 {
+            tracing::warn!(
+                year,
+                "no public holiday data for this year: the 7-working-day rule counts Monday \
+                 to Friday; list its holidays and working weekend days in [calendar] \
+                 extra_holidays and extra_working_days"
+            );
+        }
         let server = tokio::spawn(server::serve(self.clone()));
         let revocations = tokio::spawn(peers::watch_revocations(self.clone()));
         let upstream = self
