@@ -29,8 +29,9 @@ use crate::store::{Result, Store};
 pub const MAX_CANDIDATES: usize = 2000;
 
 /// Records read per subject shown at most, to count those the reader may see; a
-/// subject with more is shown with [`NameHit::more`] set.
-pub const MAX_RECORDS_PER_HIT: usize = 500;
+/// subject with more is shown with [`NameHit::more`] set (most subjects have one or
+/// two records; the busiest thousands, and a search must not read them all).
+pub const MAX_RECORDS_PER_HIT: usize = 32;
 
 /// Hits per page at most.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -198,30 +199,37 @@ fn hit_for(
     rules: &PublicationRules,
     today: Date,
 ) -> Result<Option<NameHit>> {
-    let keys = store.subject_keys_raw(&r.subject)?;
+    let keys = store.subject_keys_limited(&r.subject, MAX_RECORDS_PER_HIT + 1)?;
     let more = keys.len() > MAX_RECORDS_PER_HIT;
-    let records = store.live_records(&keys[..keys.len().min(MAX_RECORDS_PER_HIT)])?;
-    let mut shown: Option<(String, SubjectId, SubjectKind)> = None;
+    let counted = &keys[..keys.len().min(MAX_RECORDS_PER_HIT)];
     let mut visible = 0u32;
     let mut origins: Vec<DivisionCode> = Vec::new();
-    for rec in &records {
-        let Some(b) = rec.body.as_ref() else { continue };
-        if !rules.visible(rec, audience, today) {
+    let mut shown = None;
+    for rec in store.live_records(counted)? {
+        if !rules.visible(&rec, audience, today) {
             continue;
         }
         visible += 1;
         if !origins.contains(&rec.key.origin) {
             origins.push(rec.key.origin);
         }
-        let is_subject = b.subject.id.index_key() == r.subject;
-        let person_hidden =
-            audience == Audience::Public && b.subject.kind == SubjectKind::NaturalPerson;
-        if shown.is_none()
-            && is_subject
-            && !person_hidden
-            && names::normalise(&b.subject.name).contains(query)
-        {
-            shown = Some((b.subject.name.clone(), b.subject.id, b.subject.kind));
+        if shown.is_none() {
+            shown = shown_as(&rec, r, query, audience);
+        }
+    }
+    if shown.is_none() && more {
+        // A busy subject whose first records are all under other names (or hidden):
+        // look further, in chunks, for one that shows it under this name.
+        let all = store.subject_keys_raw(&r.subject)?;
+        for chunk in all[counted.len()..].chunks(64) {
+            shown = store
+                .live_records(chunk)?
+                .iter()
+                .filter(|rec| rules.visible(rec, audience, today))
+                .find_map(|rec| shown_as(rec, r, query, audience));
+            if shown.is_some() {
+                break;
+            }
         }
     }
     let Some((name, id, kind)) = shown else {
@@ -237,6 +245,24 @@ fn hit_for(
         more,
         origins,
     }))
+}
+
+/// The name, identifier and kind a record shows its subject under, if that is the
+/// ranked subject under a name holding the fragment (and not a natural person for the
+/// public).
+fn shown_as(
+    rec: &credithub_protocol::record::Record,
+    r: &Ranked,
+    query: &str,
+    audience: Audience,
+) -> Option<(String, SubjectId, SubjectKind)> {
+    let b = rec.body.as_ref()?;
+    let person_hidden =
+        audience == Audience::Public && b.subject.kind == SubjectKind::NaturalPerson;
+    (b.subject.id.index_key() == r.subject
+        && !person_hidden
+        && names::normalise(&b.subject.name).contains(query))
+    .then(|| (b.subject.name.clone(), b.subject.id, b.subject.kind))
 }
 
 #[cfg(test)]

@@ -178,8 +178,13 @@ struct Postings<'a> {
 
 impl Postings<'_> {
     /// Moves to the first posting whose suffix is at or after `target` and returns
-    /// that suffix.
+    /// that suffix (without seeking when the list already stands there).
     fn seek(&mut self, target: &[u8]) -> Option<Vec<u8>> {
+        if let Some(here) = self.it.key().and_then(|k| k.get(NAME_PREFIX_LEN..)) {
+            if here == target {
+                return Some(here.to_vec());
+            }
+        }
         let mut k = Vec::with_capacity(NAME_PREFIX_LEN + target.len());
         k.extend_from_slice(&self.prefix);
         k.extend_from_slice(target);
@@ -322,8 +327,13 @@ impl Store {
                 subject: subject.to_vec(),
                 name: name.to_string(),
             });
-            // The smallest suffix after this one.
-            target.push(0);
+            // On to the next posting of the first list: one step, not a seek (with one
+            // pair, the walk is a plain scan).
+            lists[0].it.next();
+            match lists[0].it.key().and_then(|k| k.get(NAME_PREFIX_LEN..)) {
+                Some(next) => target = next.to_vec(),
+                None => break,
+            }
         }
         for l in &lists {
             l.it.status().map_err(|e| self.db_err(e))?;

@@ -102,6 +102,11 @@ impl Store {
     /// [`subject_keys`](Self::subject_keys) by the subject's index key
     /// ([`SubjectId::index_key`]).
     pub fn subject_keys_raw(&self, prefix: &[u8]) -> Result<Vec<RecordKey>> {
+        self.subject_keys_limited(prefix, usize::MAX)
+    }
+
+    /// The first `limit` keys of [`subject_keys_raw`](Self::subject_keys_raw).
+    pub fn subject_keys_limited(&self, prefix: &[u8], limit: usize) -> Result<Vec<RecordKey>> {
         let cf = self.cf(keys::CF_SUBJECTS);
         let mut ro = ReadOptions::default();
         if let Some(end) = keys::prefix_end(prefix) {
@@ -111,6 +116,9 @@ impl Store {
         let mut it = self.db.raw_iterator_cf_opt(cf, ro);
         it.seek(prefix);
         while let Some(k) = it.key() {
+            if record_keys.len() == limit {
+                break;
+            }
             if k.len() != prefix.len() + KEY_LEN {
                 // A longer identifier sharing the prefix cannot exist (lengths are fixed
                 // per identifier kind), so this is damage.
