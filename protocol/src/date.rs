@@ -163,6 +163,19 @@ impl Date {
         Date::new(year, month, day)
     }
 
+    /// The date `n` calendar months earlier, the day clamped to the month's length
+    /// (2024-03-31 - 1 month = 2024-02-29), if in range.
+    pub fn sub_months(self, n: u32) -> Option<Self> {
+        let months = (i64::from(self.year) * 12 + i64::from(self.month) - 1) - i64::from(n);
+        let year = u16::try_from(months.div_euclid(12)).ok()?;
+        let month = (months.rem_euclid(12)) as u8 + 1;
+        if !(1800..=2200).contains(&year) {
+            return None;
+        }
+        let day = self.day.min(days_in_month(year, month));
+        Date::new(year, month, day)
+    }
+
     /// The date of a moment given in milliseconds since the Unix epoch (UTC+8, the
     /// platform's time zone), if in range.
     pub fn from_millis(ms: u64) -> Option<Self> {

@@ -105,13 +105,24 @@ impl PublicationRules {
     /// The last day a record is published (`None`: no end, e.g. licences and red
     /// lists; a day before the decision: never published).
     pub fn publication_end(&self, body: &RecordBody) -> Option<Date> {
-        let p = self.period(body.severity)?;
+        self.window_end(body.severity, body.decision_date)
+    }
+
+    /// The last day of publication of a record of `severity` decided on `decided`
+    /// ([`publication_end`](Self::publication_end) from its two inputs).
+    pub fn window_end(&self, severity: Severity, decided: Date) -> Option<Date> {
+        let p = self.period(severity)?;
         if p.max_months == 0 {
-            return body.decision_date.add_days(-1);
+            return decided.add_days(-1);
         }
-        body.decision_date
+        decided
             .add_months(p.max_months)
             .and_then(|d| d.add_days(-1))
+    }
+
+    /// The longest publication of `severity`, in months (`None`: no end).
+    pub fn max_months(&self, severity: Severity) -> Option<u32> {
+        self.period(severity).map(|p| p.max_months)
     }
 
     /// Whether the public sees a record today.

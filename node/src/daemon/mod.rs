@@ -396,6 +396,7 @@ impl Node {
         }
         let server = tokio::spawn(server::serve(self.clone()));
         let revocations = tokio::spawn(peers::watch_revocations(self.clone()));
+        let windows = tokio::spawn(note_closed_windows(self.clone()));
         let upstream = self
             .config
             .parent
@@ -410,6 +411,7 @@ impl Node {
         }
         server.abort();
         revocations.abort();
+        windows.abort();
         self.endpoint
             .close(close_code::NORMAL.into(), b"node shutting down");
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.endpoint.wait_idle())
@@ -417,6 +419,36 @@ impl Node {
         self.store.flush()?;
         tracing::info!("store flushed; stopped");
         Ok(())
+    }
+}
+
+/// How often the node looks for publication windows that ended (the feed shows such
+/// a record leaving the public's view within this time of the day's start).
+const WINDOWS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Notes the publication windows that end, now and then every [`WINDOWS_EVERY`]
+/// ([`Store::note_closed_windows`](crate::store::Store::note_closed_windows)).
+async fn note_closed_windows(node: Arc<Node>) {
+    let mut tick = tokio::time::interval(WINDOWS_EVERY);
+    loop {
+        tick.tick().await;
+        let n = node.clone();
+        let noted = tokio::task::spawn_blocking(move || {
+            n.store
+                .note_closed_windows(&n.config.publication, crate::clock::today())
+        })
+        .await;
+        match noted {
+            Ok(Ok(0)) => {}
+            Ok(Ok(count)) => {
+                tracing::info!(
+                    records = count,
+                    "publication windows ended: noted in the change feed"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "noting ended publication windows failed"),
+            Err(e) => tracing::warn!(error = %e, "noting ended publication windows stopped"),
+        }
     }
 }
 

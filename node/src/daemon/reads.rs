@@ -176,6 +176,47 @@ pub fn search(
     Ok(answer)
 }
 
+/// Longest wait of a long poll on the change feed.
+pub const MAX_FEED_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One page of the change feed for `who`; with nothing after `since`, waits up to
+/// `wait` (at most [`MAX_FEED_WAIT`]) for a change before answering (a long poll).
+pub async fn changes(
+    node: Arc<Node>,
+    who: &Identity,
+    audience: Option<Audience>,
+    request: crate::query::feed::FeedRequest,
+    wait: std::time::Duration,
+) -> anyhow::Result<crate::query::feed::FeedPage> {
+    let audience = audience_for(who, audience)?;
+    let deadline = tokio::time::Instant::now() + wait.min(MAX_FEED_WAIT);
+    let mut watch = node.store.watch_changes();
+    loop {
+        // Seen before reading, so that a change committed during the read wakes the
+        // wait below.
+        watch.borrow_and_update();
+        let mut page = blocking(|| {
+            crate::query::feed::read(
+                &node.store,
+                &request,
+                audience,
+                &node.config.publication,
+                today(),
+            )
+        })?;
+        let idle = page.events.is_empty() && !page.more;
+        if !idle
+            || tokio::time::timeout_at(deadline, watch.changed())
+                .await
+                .is_err()
+        {
+            page.node = format!("{} ({})", node.identity.name, node.config.jurisdiction);
+            page.at_ms = now_millis();
+            return Ok(page);
+        }
+    }
+}
+
 /// Which measures apply to a subject today.
 pub fn check(
     node: &Node,

@@ -11,6 +11,7 @@
 //! - [`timeliness`]: statistics and reporting delays per origin.
 
 pub mod aliases;
+pub mod feed;
 pub mod measures;
 pub mod names;
 pub mod report;

@@ -9,7 +9,9 @@
 //! | `arrivals`| record key                                     | arrival of the current version here (ms, u64 BE) |
 //! | `audit`   | sequence number (u64 BE)                       | audit entry (postcard), hash-chained |
 //! | `drafts`  | record key                                     | a list entry under review: its encoded version (form 2), never in the digest index |
-//! | `names`   | name pair (8) ‖ `O` or `P` ‖ record key        | empty: a record whose subject's name holds the pair (`P`: a natural person) |
+//! | `names`   | name pair (8) ‖ `O` or `P` ‖ suffix; `0xff` ‖ `O` or `P` ‖ suffix | the normalised name; a marker: record count (u32 BE) ‖ the name (see [`names`](super::names)) |
+//! | `changes` | sequence number (u64 BE)                       | record key ‖ version (u64 BE): the change log (see [`feed`](super::feed)) |
+//! | `windows` | severity (1) ‖ decision date (4) ‖ record key  | empty: records whose publication window ends (see [`feed`](super::feed)) |
 //! | `meta`    | `format`, `jurisdiction`, `store`              | format number (text), jurisdiction (text), [`StoreMeta`](super::StoreMeta) (postcard) |
 //!
 //! `regional` lists the members of the subjects partitions (records about subjects
@@ -45,8 +47,12 @@ pub const CF_AUDIT: &str = "audit";
 pub const CF_DRAFTS: &str = "drafts";
 /// Column family of the name index.
 pub const CF_NAMES: &str = "names";
+/// Column family of the change log.
+pub const CF_CHANGES: &str = "changes";
+/// Column family of the publication-windows index.
+pub const CF_WINDOWS: &str = "windows";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 9] = [
+pub const ALL_CFS: [&str; 11] = [
     CF_RECORDS,
     CF_SUBJECTS,
     CF_DIGEST,
@@ -56,6 +62,8 @@ pub const ALL_CFS: [&str; 9] = [
     CF_AUDIT,
     CF_DRAFTS,
     CF_NAMES,
+    CF_CHANGES,
+    CF_WINDOWS,
 ];
 
 /// Length of a partition's storage form (the first bytes of a `regional` key).

@@ -8,7 +8,8 @@
 //! | 2      | d3c6b43 until 029dbc3 | the families of [`keys`] (`arrivals` and `audit` came within format 2 and are created empty when missing); `meta` holds `format` and `jurisdiction` as text |
 //! | 3      | d825d9f               | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
 //! | 4      | 04bc0b7 until 051999a | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `names` family files each record under the character pairs of its subject's name; the `drafts` family holds list entries under review |
-//! | 5      | this build            | as 4; the `names` family files each (subject, name) once, with a marker counting the records that carry it (see [`super::names`]) |
+//! | 5      | 292d130               | as 4; the `names` family files each (subject, name) once, with a marker counting the records that carry it (see [`super::names`]) |
+//! | 6      | this build            | as 5; the `changes` family logs every stored version under a sequence number and the `windows` family files records by severity and decision date (see [`super::feed`]) |
 //!
 //! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
 //! still written, though this build reads only `format` (to learn the format before
@@ -45,6 +46,7 @@ use credithub_protocol::ids::SubjectId;
 use credithub_protocol::record::RecordKey;
 use credithub_protocol::DivisionCode;
 
+use super::feed;
 use super::keys;
 use super::names::{NameDeltas, NameFiling};
 use super::{Result, Store, StoreError, STORE_FORMAT};
@@ -115,7 +117,15 @@ pub(crate) const STEPS: &[Step] = &[
         from: 4,
         run: names_by_subject,
     },
+    Step {
+        from: 5,
+        run: log_and_windows,
+    },
 ];
+
+/// The first format with a change log (the feed notes windows that end from the day
+/// a store reached it).
+pub const FIRST_FORMAT_WITH_CHANGES: u32 = 6;
 
 // The list must lead from the oldest format to the current one, one format at a time.
 const _: () = {
@@ -238,6 +248,50 @@ fn names_by_subject(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Stor
         .db
         .iterator_cf(names, rocksdb::IteratorMode::Start)
         .count() as u64;
+    Ok((written, meta))
+}
+
+/// 5 → 6: the change log starts with one entry per live record, in key order, and
+/// every live record is filed in the publication-windows index. Both families are
+/// emptied first, so a crash part-way leaves a store of format 5 that the next open
+/// migrates again from the start.
+fn log_and_windows(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    let meta = read_meta(store, 5)?;
+    let records = store.cf(keys::CF_RECORDS);
+    let changes = store.cf(keys::CF_CHANGES);
+    let windows = store.cf(keys::CF_WINDOWS);
+    for cf in [changes, windows] {
+        store
+            .db
+            .delete_range_cf(cf, [0u8].as_slice(), [0xffu8; 32].as_slice())
+            .map_err(|e| store.db_err(e))?;
+    }
+    let mut chunk = WriteBatch::default();
+    let mut seq = 0u64;
+    let mut written = 0u64;
+    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
+        let (k, v) = entry.map_err(|e| store.db_err(e))?;
+        let key =
+            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
+        let record =
+            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
+        if record.body.is_none() {
+            continue;
+        }
+        seq += 1;
+        chunk.put_cf(
+            changes,
+            seq.to_be_bytes(),
+            feed::change_value(&key, record.version),
+        );
+        written += 1;
+        if let Some(w) = feed::window_of(key.kind, record.body.as_ref()) {
+            chunk.put_cf(windows, feed::window_entry(&w, &key), []);
+            written += 1;
+        }
+        flush_chunk(store, &mut chunk, false)?;
+    }
+    flush_chunk(store, &mut chunk, true)?;
     Ok((written, meta))
 }
 

@@ -282,6 +282,13 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
             binary_version: env!("CARGO_PKG_VERSION").to_string(),
             rewritten: names,
         },
+        Migration {
+            from: 5,
+            to: 6,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: count(keys::CF_CHANGES, None) + count(keys::CF_WINDOWS, None),
+        },
     ];
     assert_eq!(store.migrated(), steps.as_slice());
     assert_eq!(
@@ -441,74 +448,91 @@ fn another_jurisdictions_store_is_refused_before_it_is_migrated() {
     assert!(raw_meta(&path, META_STORE).is_none());
 }
 
-/// 4 → 5 of [`an_interrupted_migration_resumes_from_the_last_whole_format`]: writes a
-/// marker entry.
-fn test_step_5(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
-    batch.put_cf(store.cf(keys::CF_META), b"step-5", b"done");
-    Ok((1, read_meta(store, 4)?))
+/// The first step past this build's format in
+/// [`an_interrupted_migration_resumes_from_the_last_whole_format`]: writes a marker
+/// entry.
+fn test_step_next(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    batch.put_cf(store.cf(keys::CF_META), b"step-next", b"done");
+    Ok((1, read_meta(store, STORE_FORMAT)?))
 }
 
-/// 5 → 6 interrupted: its entry is in the batch when the step fails (as in a crash
-/// before the batch is written).
-fn test_step_6_crashing(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
-    batch.put_cf(store.cf(keys::CF_META), b"step-6", b"done");
+/// The second step, interrupted: its entry is in the batch when the step fails (as in
+/// a crash before the batch is written).
+fn test_step_after_crashing(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    batch.put_cf(store.cf(keys::CF_META), b"step-after", b"done");
     Err(store.corrupt("metadata", "simulated crash".into()))
 }
 
-/// 5 → 6.
-fn test_step_6(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
-    batch.put_cf(store.cf(keys::CF_META), b"step-6", b"done");
-    Ok((1, read_meta(store, 5)?))
+/// The second step.
+fn test_step_after(store: &Store, batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    batch.put_cf(store.cf(keys::CF_META), b"step-after", b"done");
+    Ok((1, read_meta(store, STORE_FORMAT + 1)?))
 }
 
 #[test]
 fn an_interrupted_migration_resumes_from_the_last_whole_format() {
+    // Two steps beyond this build's format: the first goes in, the second crashes.
+    const NEXT: u32 = STORE_FORMAT + 1;
+    const AFTER: u32 = STORE_FORMAT + 2;
     let (_dir, path) = fixture_copy();
-    let store = open(&path).expect("open migrates to 4");
+    let store = open(&path).expect("open migrates to the current format");
     let crashing = [
         Step {
-            from: 4,
-            run: test_step_5,
+            from: STORE_FORMAT,
+            run: test_step_next,
         },
         Step {
-            from: 5,
-            run: test_step_6_crashing,
+            from: NEXT,
+            run: test_step_after_crashing,
         },
     ];
     let clock = || MIGRATED_AT + 1;
-    assert!(run(&store, &crashing, 4, 6, clock).is_err());
-    // The store is whole at format 5: the first step is in, nothing of the second.
+    assert!(run(&store, &crashing, STORE_FORMAT, AFTER, clock).is_err());
+    // The store is whole at the next format: the first step is in, nothing of the
+    // second.
     let Found::Format(found) = read_format(&store).expect("format") else {
         panic!("no format");
     };
-    assert_eq!(found, 5);
-    let meta = read_meta(&store, 5).expect("meta");
+    assert_eq!(found, NEXT);
+    let meta = read_meta(&store, NEXT).expect("meta");
     let steps: Vec<(u32, u32)> = meta.migrations.iter().map(|m| (m.from, m.to)).collect();
-    assert_eq!(steps, [(2, 3), (3, 4), (4, 5)]);
+    let expected: Vec<(u32, u32)> = (OLDEST_FORMAT..NEXT).map(|f| (f, f + 1)).collect();
+    assert_eq!(steps, expected);
     let cf = store.cf(keys::CF_META);
-    assert!(store.db().get_cf(cf, b"step-6").expect("read").is_none());
+    assert!(store
+        .db()
+        .get_cf(cf, b"step-after")
+        .expect("read")
+        .is_none());
     // Resuming runs only what is left.
     let working = [
         Step {
-            from: 4,
-            run: test_step_5,
+            from: STORE_FORMAT,
+            run: test_step_next,
         },
         Step {
-            from: 5,
-            run: test_step_6,
+            from: NEXT,
+            run: test_step_after,
         },
     ];
-    let done = run(&store, &working, found, 6, clock).expect("resume");
+    let done = run(&store, &working, found, AFTER, clock).expect("resume");
     assert_eq!(done.len(), 1);
-    assert_eq!((done[0].from, done[0].to, done[0].rewritten), (5, 6, 1));
-    let meta = read_meta(&store, 6).expect("meta");
-    assert_eq!(meta.migrations.len(), 4);
-    assert!(store.db().get_cf(cf, b"step-6").expect("read").is_some());
+    assert_eq!(
+        (done[0].from, done[0].to, done[0].rewritten),
+        (NEXT, AFTER, 1)
+    );
+    let meta = read_meta(&store, AFTER).expect("meta");
+    assert_eq!(meta.migrations.len(), expected.len() + 1);
+    assert!(store
+        .db()
+        .get_cf(cf, b"step-after")
+        .expect("read")
+        .is_some());
     drop(store);
-    // This build does not read format 6.
+    // This build does not read a newer format.
     assert!(matches!(
         open(&path),
-        Err(StoreError::FormatTooNew { found: 6, .. })
+        Err(StoreError::FormatTooNew { found: AFTER, .. })
     ));
 }
 
@@ -528,8 +552,8 @@ fn a_store_left_at_format_2_by_a_crash_migrates_on_the_next_open() {
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("reopen resumes");
-    assert_eq!(store.migrated().len(), 3);
-    assert_eq!(store.meta().migrations.len(), 3);
+    assert_eq!(store.migrated().len(), 4);
+    assert_eq!(store.meta().migrations.len(), 4);
     assert_fixture_content(&store);
 }
 
@@ -559,16 +583,19 @@ fn a_name_index_of_format_4_is_rebuilt_by_subject() {
         }
         let mut meta = store.meta().clone();
         meta.format = 4;
-        meta.migrations.pop();
+        meta.migrations.truncate(2);
         put_meta(&store, &meta, &mut batch).expect("meta");
         store.db().write(batch).expect("back to format 4");
         assert!(!store.verify(|_| {}).expect("verify").is_clean());
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("4"));
     let store = open(&path).expect("reopen migrates");
-    let last = store.migrated().last().expect("a step");
-    assert_eq!((last.from, last.to), (4, 5));
-    assert_eq!(last.rewritten, before.len() as u64);
+    let step = store
+        .migrated()
+        .iter()
+        .find(|m| (m.from, m.to) == (4, 5))
+        .expect("4 → 5 ran");
+    assert_eq!(step.rewritten, before.len() as u64);
     assert_eq!(name_entries(&store), before);
     assert!(store.verify(|_| {}).expect("verify").is_clean());
     assert_fixture_content(&store);

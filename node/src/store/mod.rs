@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backup;
 pub mod drafts;
+pub mod feed;
 pub mod index;
 pub mod keys;
 pub mod merge;
@@ -36,7 +37,7 @@ pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 /// The on-disk format this build writes. A store of an older format, from
 /// [`OLDEST_FORMAT`] on, is migrated when it opens; a newer one is refused (see
 /// [`migrate`]).
-pub const STORE_FORMAT: u32 = 5;
+pub const STORE_FORMAT: u32 = 6;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +273,8 @@ pub struct Store {
     write_lock: Mutex<()>,
     audit_lock: Mutex<()>,
     sync_writes: bool,
+    /// The last sequence number of the change log, announced after each commit.
+    changes_tx: tokio::sync::watch::Sender<u64>,
 }
 
 impl Store {
@@ -334,6 +337,7 @@ impl Store {
             write_lock: Mutex::new(()),
             audit_lock: Mutex::new(()),
             sync_writes: opts.sync_writes,
+            changes_tx: tokio::sync::watch::Sender::new(0),
         };
         // The format first, before anything else is read.
         let found = if families.iter().any(|f| f == keys::CF_META) {
@@ -366,6 +370,7 @@ impl Store {
             }
         };
         store.jurisdiction = store.check_jurisdiction(store.meta.jurisdiction, jurisdiction)?;
+        store.changes_written(store.last_change()?);
         Ok(store)
     }
 

@@ -14,6 +14,7 @@ use credithub_protocol::record::{RecordKey, KEY_LEN};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 use serde::{Deserialize, Serialize};
 
+use super::feed;
 use super::index::STORED_LEVELS;
 use super::keys;
 use super::names::{self, NameFiling};
@@ -75,6 +76,14 @@ pub enum VerifyProblem {
         /// What is wrong.
         reason: String,
     },
+    /// A live record is missing from the publication-windows index, or an entry there
+    /// names no live record filed so.
+    WindowEntry {
+        /// The record key (hex if it does not parse).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A live record's subject and name have no marker in the name index.
     MissingNameEntry {
         /// The record key.
@@ -117,6 +126,9 @@ impl fmt::Display for VerifyProblem {
             VerifyProblem::MissingNameEntry { key } => {
                 write!(f, "record {key} is missing from the name index")
             }
+            VerifyProblem::WindowEntry { key, reason } => {
+                write!(f, "windows index entry of {key}: {reason}")
+            }
             VerifyProblem::DanglingNameEntry { key, reason } => {
                 write!(f, "name index entry of {key}: {reason}")
             }
@@ -140,6 +152,9 @@ pub struct VerifyReport {
     /// Name-index entries checked.
     #[serde(default)]
     pub name_entries: u64,
+    /// Publication-windows entries checked.
+    #[serde(default)]
+    pub window_entries: u64,
     /// Number of problems found.
     pub problem_count: u64,
     /// The problems (at most the first 1000).
@@ -205,6 +220,7 @@ impl Store {
         let records = self.cf(keys::CF_RECORDS);
         let subjects = self.cf(keys::CF_SUBJECTS);
         let names = self.cf(keys::CF_NAMES);
+        let windows = self.cf(keys::CF_WINDOWS);
         let regional = self.cf(keys::CF_REGIONAL);
         for entry in self.db.iterator_cf(records, IteratorMode::Start) {
             let (k, v) = entry.map_err(|e| self.db_err(e))?;
@@ -274,6 +290,19 @@ impl Store {
                 report.tombstones += 1;
                 continue;
             };
+            if let Some(w) = feed::window_of(key.kind, Some(body)) {
+                if self
+                    .db
+                    .get_pinned_cf(windows, feed::window_entry(&w, &key))
+                    .map_err(|e| self.db_err(e))?
+                    .is_none()
+                {
+                    report.push(VerifyProblem::WindowEntry {
+                        key: key.to_string(),
+                        reason: "missing".into(),
+                    });
+                }
+            }
             if let Some(filing) = NameFiling::of(key.kind, Some(body)) {
                 // The marker's count is checked against the records by
                 // `verify_name_entries`.
@@ -323,6 +352,7 @@ impl Store {
         }
         self.verify_subject_entries(&mut report)?;
         self.verify_name_entries(&mut report)?;
+        self.verify_window_entries(&mut report)?;
         progress(report.records);
         Ok(report)
     }
@@ -421,6 +451,34 @@ impl Store {
         }
         if let Some(done) = current.take() {
             self.compare_partition(done, report)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every publication-windows entry names a live record filed so.
+    fn verify_window_entries(&self, report: &mut VerifyReport) -> Result<()> {
+        let windows = self.cf(keys::CF_WINDOWS);
+        for entry in self.db.iterator_cf(windows, IteratorMode::Start) {
+            let (k, _) = entry.map_err(|e| self.db_err(e))?;
+            report.window_entries += 1;
+            let Some((_, _, key)) = feed::parse_window_entry(&k) else {
+                report.push(VerifyProblem::WindowEntry {
+                    key: hex::encode(&k),
+                    reason: "malformed".into(),
+                });
+                continue;
+            };
+            let filed = match self.get(&key)? {
+                Some(r) => feed::window_of(key.kind, r.body.as_ref())
+                    .is_some_and(|w| feed::window_entry(&w, &key)[..] == k[..]),
+                None => false,
+            };
+            if !filed {
+                report.push(VerifyProblem::WindowEntry {
+                    key: key.to_string(),
+                    reason: "names no live record with that severity and decision date".into(),
+                });
+            }
         }
         Ok(())
     }

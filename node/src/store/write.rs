@@ -13,6 +13,7 @@ use credithub_protocol::ids::SubjectId;
 use credithub_protocol::record::{RecordBody, RecordId, RecordKey, RecordKind, Version, KEY_LEN};
 use rocksdb::WriteBatch;
 
+use super::feed::{window_entry, window_of, WindowKey};
 use super::index::STORED_LEVELS;
 use super::keys;
 use super::names::{NameDeltas, NameFiling};
@@ -94,6 +95,8 @@ pub(crate) struct IndexEntries {
     pub(crate) subjects: Vec<Vec<u8>>,
     /// Where the record's subject is filed in the name index.
     pub(crate) name: Option<NameFiling>,
+    /// Where the record is filed in the publication-windows index.
+    pub(crate) window: Option<WindowKey>,
 }
 
 impl IndexEntries {
@@ -102,6 +105,7 @@ impl IndexEntries {
         IndexEntries {
             subjects: subject_keys(body),
             name: NameFiling::of(kind, body),
+            window: window_of(kind, body),
         }
     }
 }
@@ -283,6 +287,8 @@ impl Store {
         let mut subject_puts: Vec<Vec<u8>> = Vec::with_capacity(changes.len());
         let mut subject_deletes: Vec<Vec<u8>> = Vec::new();
         let mut name_deltas = NameDeltas::default();
+        let mut window_puts: Vec<[u8; super::feed::WINDOW_KEY_LEN]> = Vec::new();
+        let mut window_deletes: Vec<[u8; super::feed::WINDOW_KEY_LEN]> = Vec::new();
         let mut delta = DigestDelta::default();
         let mut batch = WriteBatch::default();
         let records = self.cf(keys::CF_RECORDS);
@@ -313,6 +319,14 @@ impl Store {
                 subject_puts.push(keys::subject_entry(s, &key_bytes));
             }
             name_deltas.change(old_entries.name.as_ref(), new_entries.name.as_ref());
+            if old_entries.window != new_entries.window {
+                if let Some(w) = &old_entries.window {
+                    window_deletes.push(window_entry(w, &key));
+                }
+                if let Some(w) = &new_entries.window {
+                    window_puts.push(window_entry(w, &key));
+                }
+            }
             delta.apply(partition, &key.id, &change.cell, true);
             batch.put_cf(records, key_bytes, &change.record.bytes);
             if let Some(about) = key.subjects_partition() {
@@ -349,6 +363,21 @@ impl Store {
             batch.put_cf(subjects, k, []);
         }
         self.write_name_deltas(name_deltas, &mut batch)?;
+        let windows = self.cf(keys::CF_WINDOWS);
+        window_deletes.sort_unstable();
+        for k in window_deletes {
+            batch.delete_cf(windows, k);
+        }
+        window_puts.sort_unstable();
+        for k in window_puts {
+            batch.put_cf(windows, k, []);
+        }
+        let last_change = self.log_changes(
+            &mut batch,
+            changes
+                .iter()
+                .map(|c| (c.record.key, c.record.header().version)),
+        );
         delta.write_into(self, &mut batch);
         let drafts = self.cf(keys::CF_DRAFTS);
         for key in cleared_drafts {
@@ -356,7 +385,9 @@ impl Store {
         }
         let mut wo = rocksdb::WriteOptions::default();
         wo.set_sync(self.sync_writes);
-        self.db.write_opt(batch, &wo).map_err(|e| self.db_err(e))
+        self.db.write_opt(batch, &wo).map_err(|e| self.db_err(e))?;
+        self.changes_written(last_change);
+        Ok(())
     }
 
     /// Stores records that originate here: each body gets its key from this store's
