@@ -31,7 +31,8 @@ pub(crate) struct ImportArgs {
     #[arg(long)]
     proposer: Option<String>,
     /// Files in the national formats (UTF-8 or GB18030/GBK): penalties and licences
-    /// (CF_/XK_ codes or Chinese headers), red and black lists, dishonest judgment
+    /// (CF_/XK_ codes or Chinese headers, today's or the older pre-2019 and 2016
+    /// layouts), red and black lists, dishonest judgment
     /// debtors, and old-to-new code mappings (新旧代码映射).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -80,6 +81,7 @@ pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> 
             let mut t = table(&[
                 "FILE",
                 "KIND",
+                "LAYOUT",
                 "ENCODING",
                 "ROWS",
                 "VALID",
@@ -93,6 +95,7 @@ pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> 
                 t.add_row(vec![
                     s.file.display().to_string(),
                     s.kind.clone(),
+                    s.layout.clone(),
                     s.encoding.clone(),
                     s.rows.to_string(),
                     s.valid.to_string(),

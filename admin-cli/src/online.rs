@@ -512,6 +512,7 @@ pub(crate) fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyh
             let mut t = table(&[
                 "FILE",
                 "KIND",
+                "LAYOUT",
                 "ROWS",
                 "VALID",
                 "REJECTED",
@@ -524,6 +525,7 @@ pub(crate) fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyh
                 t.add_row(vec![
                     f.display().to_string(),
                     s["kind"].as_str().unwrap_or("").to_string(),
+                    s["layout"].as_str().unwrap_or("").to_string(),
                     n("rows"),
                     n("valid"),
                     n("rejected"),

@@ -66,6 +66,9 @@ pub struct ImportSummary {
     pub file: PathBuf,
     /// `penalty`, `licence`, `list`, `dishonest-debtor` or `code-mapping`.
     pub kind: String,
+    /// The header layout: `codes`, `chinese`, `pre-2019` or `2016` (see
+    /// [`Layout`](crate::import::Layout)).
+    pub layout: String,
     /// `utf-8` or `gb18030`.
     pub encoding: String,
     /// Data rows read.
@@ -97,6 +100,7 @@ impl ImportSummary {
         ImportSummary {
             file: file.path().to_path_buf(),
             kind: file.kind().name().into(),
+            layout: file.layout().name().into(),
             encoding: match file.encoding() {
                 SourceEncoding::Utf8 => "utf-8".into(),
                 SourceEncoding::Gb18030 => "gb18030".into(),

@@ -166,3 +166,65 @@ fn generated_list_court_and_mapping_files_import_cleanly() {
         .expect("count");
     assert_eq!(report.records, mappings);
 }
+
+/// Files in the older layouts (pre-2019 codes, 2016 Chinese headers), penalties and
+/// licences: the layout is told, exactly the rows broken on purpose are rejected with
+/// the older column's name, every other row is stored, and a second import changes
+/// nothing.
+#[test]
+fn generated_older_layouts_import_exactly() {
+    let origin = DivisionCode::parse("320583").expect("Kunshan");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("node"), Some(origin)).expect("store");
+    let cases = [
+        (FileKind::Penalty, HeaderStyle::Pre2019, "pre-2019", "CF_"),
+        (FileKind::Penalty, HeaderStyle::Chinese2016, "2016", "处罚"),
+        (FileKind::Licence, HeaderStyle::Pre2019, "pre-2019", "XK_"),
+        (FileKind::Licence, HeaderStyle::Chinese2016, "2016", "许可"),
+    ];
+    const N: u64 = 600;
+    for (i, (kind, layout, name, prefix)) in cases.into_iter().enumerate() {
+        let csv = dir.path().join(format!("older-{i}.csv"));
+        let options = CsvOptions {
+            headers: layout,
+            encoding: if i % 2 == 0 {
+                Encoding::Utf8
+            } else {
+                Encoding::Gb18030
+            },
+            bad_rows: 0.02,
+            seed: SEED + i as u64,
+        };
+        let mut source = Generator::new(SEED + i as u64, GeneratorConfig::for_count(origin, N))
+            .expect("generator");
+        let bodies = source
+            .bodies(N, &RecordMix::only(kind.record_kind()))
+            .map(|(_, b)| b);
+        let file = std::io::BufWriter::new(std::fs::File::create(&csv).expect("create"));
+        let report = write_csv(kind, bodies, file, &options).expect("write");
+        let bad: BTreeSet<u64> = report.bad.iter().map(|b| b.line).collect();
+        assert!(!bad.is_empty());
+        let rejects = dir.path().join(format!("older-{i}.rejects.csv"));
+        let s = import_file(&store, &csv, &rejects, |_, _| {}).expect("import");
+        assert_eq!((s.layout.as_str(), s.rows), (name, N), "{name}");
+        let listed: BTreeSet<u64> = s.first_rejects.iter().map(|r| r.line).collect();
+        assert_eq!(listed, bad, "{name} {kind}: {:?}", s.first_rejects);
+        assert!(
+            s.first_rejects.iter().all(|r| r
+                .errors
+                .iter()
+                .all(|e| e.starts_with(prefix) || e.starts_with("行政相对人代码"))),
+            "{:?}",
+            s.first_rejects
+        );
+        assert_eq!(
+            s.inserted + s.unchanged,
+            N - bad.len() as u64,
+            "{name} {kind}"
+        );
+        let again = import_file(&store, &csv, &rejects, |_, _| {}).expect("again");
+        assert_eq!((again.inserted, again.updated), (0, 0), "{name} {kind}");
+    }
+    let report = store.verify(|_| {}).expect("verify");
+    assert!(report.is_clean(), "{:?}", report.problems);
+}

@@ -7,6 +7,7 @@ use std::path::Path;
 use csv::StringRecord;
 
 use super::headers::{self, Field};
+use super::layouts::{self, Layout};
 use super::{FileKind, ImportError};
 
 /// What one column of the file holds.
@@ -31,12 +32,13 @@ pub(crate) struct Column {
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnMap {
     pub kind: FileKind,
+    pub layout: Layout,
     pub columns: Vec<Column>,
     index: HashMap<Field, usize>,
 }
 
 impl ColumnMap {
-    /// Maps a header row, detecting the file kind. `warnings` receives notes about
+    /// Maps a header row, detecting the file kind and layout. `warnings` receives notes about
     /// columns that look like codes but are not known ones.
     pub(crate) fn new(
         path: &Path,
@@ -45,6 +47,7 @@ impl ColumnMap {
     ) -> Result<ColumnMap, ImportError> {
         let normalised: Vec<String> = header.iter().map(|h| headers::normalise(h)).collect();
         let kind = detect_kind(path, &normalised)?;
+        let layout = layouts::detect(kind, &normalised);
         let mut columns = Vec::with_capacity(header.len());
         let mut index = HashMap::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -53,7 +56,7 @@ impl ColumnMap {
             let text = clean_header(raw);
             let target = if norm.is_empty() || headers::is_reject_meta(norm) {
                 Target::Ignored
-            } else if let Some(f) = headers::lookup(norm, kind) {
+            } else if let Some(f) = layouts::lookup(norm, kind, layout) {
                 Target::Field(f)
             } else {
                 if norm.starts_with("CF_") || norm.starts_with("XK_") {
@@ -92,15 +95,14 @@ impl ColumnMap {
                 target,
             });
         }
-        let mut missing: Vec<String> = headers::required(kind)
-            .iter()
+        let mut missing: Vec<String> = layouts::required(kind, layout)
             .filter(|f| !index.contains_key(f))
-            .map(|f| f.describe(kind))
+            .map(|f| layouts::describe(f, kind, layout))
             .collect();
         if !headers::SUBJECT_IDS.iter().any(|f| index.contains_key(f)) {
             let any: Vec<String> = headers::SUBJECT_IDS
                 .iter()
-                .map(|f| f.describe(kind))
+                .map(|&f| layouts::describe(f, kind, layout))
                 .collect();
             missing.push(format!("one of {}", any.join(" / ")));
         }
@@ -113,6 +115,7 @@ impl ColumnMap {
         }
         Ok(ColumnMap {
             kind,
+            layout,
             columns,
             index,
         })
@@ -125,13 +128,18 @@ impl ColumnMap {
         row.get(i).map(str::trim).filter(|v| !v.is_empty())
     }
 
-    /// The header of `field` as written in the file, or its column code when the file
-    /// has no such column.
     /// Whether the file has a column for `field`.
     pub(crate) fn has(&self, field: Field) -> bool {
         self.index.contains_key(&field)
     }
 
+    /// The field a header cell names in this file's kind and layout.
+    pub(crate) fn lookup(&self, cell: &str) -> Option<Field> {
+        layouts::lookup(&headers::normalise(cell), self.kind, self.layout)
+    }
+
+    /// The header of `field` as written in the file, or its column code when the file
+    /// has no such column.
     pub(crate) fn header(&self, field: Field) -> String {
         match self.index.get(&field) {
             Some(&i) => self.columns[i].header.clone(),
@@ -149,7 +157,7 @@ fn clean_header(raw: &str) -> String {
 fn detect_kind(path: &Path, normalised: &[String]) -> Result<FileKind, ImportError> {
     let mut votes: Vec<(FileKind, usize)> = Vec::new();
     for h in normalised {
-        if let Some(kind) = headers::kind_hint(h) {
+        if let Some(kind) = headers::kind_hint(h).or_else(|| layouts::kind_hint(h)) {
             match votes.iter_mut().find(|(k, _)| *k == kind) {
                 Some((_, n)) => *n += 1,
                 None => votes.push((kind, 1)),

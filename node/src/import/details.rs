@@ -14,11 +14,19 @@ use super::values::{penalty_severity, split_categories, wan_yuan_to_fen};
 /// publication when the source fixes one.
 pub(crate) type KindParts = (Details, Severity, Option<Date>);
 
-/// Penalty fields. Severity follows [`penalty_severity`] (policy).
+/// Penalty fields. Severity follows [`penalty_severity`] (policy). The categories are
+/// those of `CF_CFLB`, or of 处罚类别1 then 处罚类别2 in the older layouts, each once.
 pub(crate) fn penalty(ctx: &mut Ctx<'_>, decision_date: Option<Date>) -> Option<KindParts> {
     let categories = match ctx.required(Field::PenaltyCategory) {
         Some(v) => {
-            let c = split_categories(v);
+            let mut c = split_categories(v);
+            // The older layouts' 处罚类别2 adds to 处罚类别1.
+            let more = ctx.get(Field::PenaltyCategory2).map(split_categories);
+            for m in more.unwrap_or_default() {
+                if !c.contains(&m) {
+                    c.push(m);
+                }
+            }
             if c.is_empty() {
                 ctx.error(
                     Field::PenaltyCategory,

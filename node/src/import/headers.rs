@@ -75,6 +75,11 @@ fields!(
     Obligation,
     Performance,
     MappingDate,
+    CaseName,
+    PenaltyCategory2,
+    PenaltyState,
+    LocalCode,
+    UpdatedAt,
 );
 
 use Field::*;
@@ -265,9 +270,24 @@ impl Field {
             ValidFrom => (!p).then_some("XK_YXQZ"),
             ValidTo => (!p).then_some("XK_YXQZI"),
             LicenceState => (!p).then_some("XK_ZT"),
+            // Older layouts only (see the `layouts` module): their codes name them in
+            // messages and as keys of `RecordBody::extra`.
+            CaseName => p.then_some("CF_CFMC"),
+            PenaltyCategory2 => p.then_some("CF_CFLB2"),
+            PenaltyState => p.then_some("CF_ZT"),
+            LocalCode => Some("DFBM"),
+            UpdatedAt => Some("SJC"),
             ListName | ListType | ListReason | ListValidUntil | RemovalDate | RemovalReason
             | FiledOn | BasisIssuer | Obligation | Performance | MappingDate => None,
         }
+    }
+
+    /// Whether only the older layouts have this field (today's lookup ignores it).
+    pub(crate) fn is_older_only(self) -> bool {
+        matches!(
+            self,
+            CaseName | PenaltyCategory2 | PenaltyState | LocalCode | UpdatedAt
+        )
     }
 
     /// The code, else the first Chinese name, of this field in a file of `kind` (a
@@ -368,9 +388,22 @@ pub(crate) fn kind_hint(normalised: &str) -> Option<FileKind> {
     }
 }
 
-/// The table entries a normalised header matches: its exact name, else the name in
-/// parentheses (`行政相对人代码_1(统一社会信用代码)`), else the name before them
+/// The names a normalised header may stand for, in order of preference: itself, the
+/// name in parentheses (`行政相对人代码_1(统一社会信用代码)`), the name before them
 /// (`法定代表人(负责人)`).
+pub(crate) fn name_candidates(normalised: &str) -> Vec<&str> {
+    let mut out = vec![normalised];
+    if let Some(open) = normalised.find('(') {
+        if let Some(inner) = normalised[open + 1..].strip_suffix(')') {
+            out.push(inner);
+            out.push(&normalised[..open]);
+        }
+    }
+    out
+}
+
+/// The table entries a normalised header matches: those of the first of its
+/// [`name_candidates`] that the table has.
 fn names_of(normalised: &str) -> impl Iterator<Item = (Field, Option<FileKind>)> + '_ {
     let exact = move |n: &str| {
         NAMES
@@ -379,23 +412,20 @@ fn names_of(normalised: &str) -> impl Iterator<Item = (Field, Option<FileKind>)>
             .map(|&(_, f, k)| (f, k))
             .collect::<Vec<_>>()
     };
-    let mut hits = exact(normalised);
-    if hits.is_empty() {
-        if let Some(open) = normalised.find('(') {
-            if let Some(inner) = normalised[open + 1..].strip_suffix(')') {
-                hits = exact(inner);
-                if hits.is_empty() {
-                    hits = exact(&normalised[..open]);
-                }
-            }
-        }
-    }
-    hits.into_iter()
+    name_candidates(normalised)
+        .into_iter()
+        .map(exact)
+        .find(|hits| !hits.is_empty())
+        .unwrap_or_default()
+        .into_iter()
 }
 
 /// The field a normalised header names in a file of `kind`, if any.
 pub(crate) fn lookup(normalised: &str, kind: FileKind) -> Option<Field> {
-    if let Some(f) = ALL.iter().find(|f| f.code(kind) == Some(normalised)) {
+    if let Some(f) = ALL
+        .iter()
+        .find(|f| !f.is_older_only() && f.code(kind) == Some(normalised))
+    {
         return Some(*f);
     }
     names_of(normalised)

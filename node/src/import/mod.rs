@@ -19,6 +19,13 @@
 //! - both: at least one subject identifier column (USCC, registration number,
 //!   organisation code or identity document number).
 //!
+//! Files in the older layouts — the pre-2019 codes (`CF_CFMC`, `CF_XZJG`, `XK_XMMC`, …)
+//! and the 2016 layout with Chinese headers (处罚名称, 处罚类别1, 审批类别, …) — are
+//! recognised by headers only they use and read through one mapping table to today's
+//! fields (the `layouts` module, `docs/import-layouts.md`); they have no party-kind
+//! column, so the party kind is inferred from the identifiers. [`Layout`] says which
+//! layout a file has.
+//!
 //! The values of those columns are required in every row too. Unknown columns are kept
 //! in [`RecordBody::extra`] under their header text; `BZ` and the older codes without a
 //! typed field (tax registration, public institution and social organisation numbers)
@@ -45,6 +52,7 @@ mod details;
 mod encoding;
 mod error;
 mod headers;
+mod layouts;
 mod listing;
 mod reject;
 mod row;
@@ -60,6 +68,7 @@ use credithub_protocol::record::{RecordBody, RecordKind};
 use csv::StringRecord;
 
 pub use error::ImportError;
+pub use layouts::Layout;
 pub use reject::RejectWriter;
 pub use values::{
     penalty_severity, split_categories, wan_yuan_to_fen, AmountError, FEN_PER_WAN_YUAN,
@@ -202,6 +211,11 @@ impl ImportFile {
         self.map.kind
     }
 
+    /// The header layout: today's codes or Chinese templates, or an older layout.
+    pub fn layout(&self) -> Layout {
+        self.map.layout
+    }
+
     /// The encoding the file was decoded from.
     pub fn encoding(&self) -> SourceEncoding {
         self.encoding
@@ -242,6 +256,7 @@ impl fmt::Debug for ImportFile {
             .field("path", &self.path)
             .field("encoding", &self.encoding)
             .field("kind", &self.map.kind)
+            .field("layout", &self.map.layout)
             .field("total_bytes", &self.text.len())
             .field("header", &self.header)
             .finish_non_exhaustive()
@@ -299,13 +314,9 @@ impl Rows<'_> {
     }
 
     fn is_repeated_header(&self) -> bool {
-        let kind = self.file.map.kind;
-        self.file
-            .map
-            .get(Field::PartyName, &self.record)
-            .is_some_and(|v| {
-                headers::lookup(&headers::normalise(v), kind) == Some(Field::PartyName)
-            })
+        let map = &self.file.map;
+        map.get(Field::PartyName, &self.record)
+            .is_some_and(|v| map.lookup(v) == Some(Field::PartyName))
     }
 }
 

@@ -269,8 +269,9 @@ fn source_unit(ctx: &mut Ctx<'_>) -> Option<Authority> {
 }
 
 /// `BZ`, the older codes without a typed place (tax registration, public institution and
-/// social organisation numbers, under their column codes), and unknown columns (under
-/// their header text).
+/// social organisation numbers, under their column codes), the older layouts' columns
+/// without a typed field (处罚名称, a penalty's 当前状态, 地方编码, 数据更新时间戳, under
+/// their pre-2019 codes), and unknown columns (under their header text).
 fn extra(ctx: &mut Ctx<'_>) -> BTreeMap<String, String> {
     let mut extra = BTreeMap::new();
     let kind = ctx.map.kind;
@@ -279,6 +280,10 @@ fn extra(ctx: &mut Ctx<'_>) -> BTreeMap<String, String> {
         Field::TaxNo,
         Field::InstitutionNo,
         Field::SocialOrgNo,
+        Field::CaseName,
+        Field::PenaltyState,
+        Field::LocalCode,
+        Field::UpdatedAt,
     ] {
         if kind == FileKind::Mapping && f == Field::TaxNo {
             continue; // an identifier of the mapping's, in `other_ids`

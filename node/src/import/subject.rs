@@ -68,11 +68,14 @@ pub(crate) fn subject(ctx: &mut Ctx<'_>) -> (Option<Subject>, Vec<SubjectId>) {
     }
 }
 
-/// The subject of a file without a party-kind column: an organisation when it has an
+/// The subject of a file without a party-kind column (lists, court files, mappings and
+/// the older penalty and licence layouts): an organisation when it has an
 /// organisation's code (a USCC, a registration number or an organisation code, in
 /// their columns or in the court files' combined number column), else a natural
-/// person named by an identity document. A USCC of an individual business (`92…`)
-/// names one.
+/// person named by an identity document (in the older layouts, 居民身份证号: a resident
+/// identity number). An organisation named by a USCC whose registration-authority and
+/// type digits are `92` is an individual business; any other organisation a legal
+/// person.
 fn inferred(ctx: &mut Ctx<'_>, name: Option<&str>) -> (Option<Subject>, Vec<SubjectId>) {
     let has_org_code = [Field::Uscc, Field::RegNo, Field::OrgCode]
         .iter()
@@ -82,11 +85,10 @@ fn inferred(ctx: &mut Ctx<'_>, name: Option<&str>) -> (Option<Subject>, Vec<Subj
     } else if let Some(v) = ctx.get(Field::PartyIdNo) {
         // A court's `身份证号码/组织机构代码` column: a person's identity number or
         // an organisation's code, by its shape (a document type column settles it).
-        let by_shape = ctx
-            .get(Field::PartyIdType)
-            .is_none()
-            .then(|| SubjectId::parse(v).ok())
-            .flatten();
+        let by_shape = (ctx.map.kind == FileKind::CourtList
+            && ctx.get(Field::PartyIdType).is_none())
+        .then(|| SubjectId::parse(v).ok())
+        .flatten();
         match by_shape {
             Some(id @ (SubjectId::Uscc(_) | SubjectId::OrgCode(_) | SubjectId::RegNo(_))) => {
                 Some((id, Vec::new()))

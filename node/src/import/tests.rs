@@ -148,3 +148,123 @@ fn money_edge_cases() {
     assert!(wan_yuan_to_fen("-0.5").is_err());
     assert!(wan_yuan_to_fen("1e3").is_err());
 }
+
+/// The pre-2019 codes and the 2016 Chinese headers give the same bodies; the party
+/// kind is inferred; 处罚类别1/2 combine; 地方编码 and 数据更新时间戳 stay in `extra`.
+#[test]
+fn older_penalty_layouts_map_to_todays_fields() {
+    use credithub_protocol::ids::{SubjectId, SubjectKind, Uscc};
+    use credithub_protocol::record::{Details, Severity};
+    let business = Uscc::with_checks("9232050000000001").expect("a 92 USCC");
+    let rows = [
+        "苏罚〔2016〕1号,未按规定公示,罚款,警告,违法事实,《条例》第1条,某公司,91110000600037341L,,,,,张三,罚款一万元,2016-05-03,某局,正常,320500,2016-05-04 10:00:00,备注".to_string(),
+        "苏罚〔2016〕2号,,吊销许可证,,,,李四,,,,,11010519491231002X,,吊销,2016/05/03,某局,,320500,,".to_string(),
+        format!("苏罚〔2016〕3号,,罚款,,,,某店,{business},,,,,,罚款,20160503,某局,,,,"),
+        "苏罚〔2016〕4号,,罚款,,,,某厂,91110000600037341L,,,,,,罚款,2016-13-03,某局,,,,".to_string(),
+    ];
+    let codes = "CF_WSH,CF_CFMC,CF_CFLB1,CF_CFLB2,CF_SY,CF_YJ,CF_XDR_MC,CF_XDR_SHXYM,CF_XDR_ZDM,CF_XDR_GSDJ,CF_XDR_SWDJ,CF_XDR_SFZ,CF_FR,CF_JG,CF_JDRQ,CF_XZJG,CF_ZT,DFBM,SJC,BZ";
+    let chinese = "行政处罚决定书文号,处罚名称,处罚类别1,处罚类别2,处罚事由,处罚依据,行政相对人名称,行政相对人代码_1(统一社会信用代码),行政相对人代码_2(组织机构代码),行政相对人代码_3(工商登记码),行政相对人代码_4(税务登记号),行政相对人代码_5(居民身份证号),法定代表人姓名,处罚结果,处罚决定日期,处罚机关,当前状态,地方编码,数据更新时间戳,备注";
+    let mut bodies = Vec::new();
+    for (header, layout) in [(codes, Layout::Pre2019), (chinese, Layout::Chinese2016)] {
+        let text = format!("{header}\n{}\n", rows.join("\n"));
+        let file = open_text("old.csv", text.as_bytes()).unwrap();
+        assert_eq!((file.kind(), file.layout()), (FileKind::Penalty, layout));
+        let outcomes: Vec<RowOutcome> = file.rows().collect();
+        let valid: Vec<&ParsedRow> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                RowOutcome::Valid(r) => Some(r),
+                RowOutcome::Invalid(_) => None,
+            })
+            .collect();
+        assert_eq!(valid.len(), 3, "{outcomes:?}");
+        let kinds: Vec<SubjectKind> = valid.iter().map(|r| r.body.subject.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                SubjectKind::LegalPerson,
+                SubjectKind::NaturalPerson,
+                SubjectKind::IndividualBusiness
+            ]
+        );
+        assert!(matches!(valid[1].body.subject.id, SubjectId::ResidentId(_)));
+        let first = &valid[0].body;
+        let Details::Penalty(p) = &first.details else {
+            panic!("{first:?}")
+        };
+        assert_eq!(p.categories, ["罚款", "警告"]);
+        assert_eq!(
+            (p.content.as_str(), p.facts.as_str()),
+            ("罚款一万元", "违法事实")
+        );
+        assert_eq!(first.authority.name, "某局");
+        assert_eq!(
+            first.representative.as_ref().map(|r| r.name.as_str()),
+            Some("张三")
+        );
+        let extra: Vec<(&str, &str)> = first
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            extra,
+            [
+                ("BZ", "备注"),
+                ("CF_CFMC", "未按规定公示"),
+                ("CF_ZT", "正常"),
+                ("DFBM", "320500"),
+                ("SJC", "2016-05-04 10:00:00")
+            ]
+        );
+        assert_eq!(valid[1].body.severity, Severity::Serious);
+        let RowOutcome::Invalid(bad) = &outcomes[3] else {
+            panic!("{:?}", outcomes[3])
+        };
+        assert_eq!(bad.line, 5);
+        let field = if layout == Layout::Pre2019 {
+            "CF_JDRQ"
+        } else {
+            "处罚决定日期"
+        };
+        assert_eq!(bad.errors[0].field, field);
+        bodies.push(valid.iter().map(|r| r.body.clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        bodies[0], bodies[1],
+        "codes and Chinese headers give equal bodies"
+    );
+
+    // A missing column is named in the file's layout.
+    let err = open_text("short.csv", codes.replace(",CF_JG", "").as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("CF_JG (处罚结果)"), "{err}");
+}
+
+#[test]
+fn older_licence_layout_maps_to_todays_fields() {
+    use credithub_protocol::record::{Details, LicenceCategory};
+    let text = "XK_WSH,XK_XMMC,XK_SPLB,XK_NR,XK_XDR,XK_XDR_SHXYM,XK_XDR_ZDM,XK_XDR_GSDJ,XK_XDR_SWDJ,XK_XDR_SFZ,XK_FR,XK_JDRQ,XK_JZQ,XK_XZJG,XK_ZT,DFBM,SJC,BZ\n\
+        苏许〔2016〕1号,食品经营许可,普通,准予许可,某公司,91110000600037341L,,,,,张三,2016-05-03,2021-05-02,某局,正常,320500,2016-05-04,\n";
+    let file = open_text("old-licence.csv", text.as_bytes()).unwrap();
+    assert_eq!(
+        (file.kind(), file.layout()),
+        (FileKind::Licence, Layout::Pre2019)
+    );
+    let Some(RowOutcome::Valid(row)) = file.rows().next() else {
+        panic!("not valid")
+    };
+    let Details::Licence(l) = &row.body.details else {
+        panic!("{:?}", row.body)
+    };
+    assert_eq!(l.category, LicenceCategory::Ordinary);
+    assert_eq!(l.document_name, "食品经营许可");
+    assert_eq!(
+        l.valid_to.map(|d| d.to_string()).as_deref(),
+        Some("2021-05-02")
+    );
+    assert_eq!(l.state.as_deref(), Some("正常"));
+    assert_eq!(
+        row.body.extra.get("DFBM").map(String::as_str),
+        Some("320500")
+    );
+}

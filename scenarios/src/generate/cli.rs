@@ -30,9 +30,11 @@ pub struct GenerateArgs {
     /// Seed: the same seed and arguments give the same file, byte for byte.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Header row style.
-    #[arg(long, value_enum, default_value_t = HeaderStyle::Codes)]
-    pub headers: HeaderStyle,
+    /// The layout of a penalty or licence file: today's codes (`codes`, alias
+    /// `current`) or Chinese headers (`chinese`), the pre-2019 codes (`pre-2019`), or
+    /// the 2016 layout with Chinese headers (`2016`).
+    #[arg(long, alias = "headers", value_enum, default_value_t = HeaderStyle::Codes)]
+    pub layout: HeaderStyle,
     /// Output encoding.
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
     pub encoding: Encoding,
@@ -169,7 +171,7 @@ pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
             generator.record(kind)
         });
         let options = CsvOptions {
-            headers: args.headers,
+            headers: args.layout,
             encoding: args.encoding,
             bad_rows: args.bad_rows,
             seed: args.seed,

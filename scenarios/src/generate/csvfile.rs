@@ -1,5 +1,6 @@
 //! Writing bodies as national 双公示 CSV files (`CF_…` penalties, `XK_…` licences), in
-//! UTF-8 or GB18030, with code or Chinese headers, optionally with broken rows.
+//! UTF-8 or GB18030, in today's layouts (code or Chinese headers) or the older ones
+//! (pre-2019 codes, 2016 Chinese headers), optionally with broken rows.
 
 use std::fmt::{self, Write as _};
 use std::io::Write;
@@ -13,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::columns::{chinese_names, party, Transcoder, LICENCE_CODES, PENALTY_CODES};
 pub use super::columns::{fen_to_wan, wan_to_fen};
+use super::older;
 use super::GenerateError;
 
 /// Which national file a CSV is.
@@ -44,9 +46,12 @@ impl FileKind {
 
     /// The header row in a style.
     pub fn header(self, style: HeaderStyle) -> Vec<&'static str> {
+        let penalty = self == FileKind::Penalty;
         match style {
             HeaderStyle::Codes => self.codes().to_vec(),
-            HeaderStyle::Chinese => chinese_names(self == FileKind::Penalty),
+            HeaderStyle::Chinese => chinese_names(penalty),
+            HeaderStyle::Pre2019 => older::header(penalty, true),
+            HeaderStyle::Chinese2016 => older::header(penalty, false),
         }
     }
 }
@@ -60,14 +65,28 @@ impl fmt::Display for FileKind {
     }
 }
 
-/// Header row style.
+/// Header row style: the layout of the file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum HeaderStyle {
-    /// Column codes (`CF_XDR_MC`).
+    /// Today's column codes (`CF_XDR_MC`).
     #[default]
+    #[value(alias = "current")]
     Codes,
-    /// Chinese column names (行政相对人名称).
+    /// Today's Chinese column names (行政相对人名称).
     Chinese,
+    /// The pre-2019 column codes (`CF_CFMC`, `CF_XZJG`, …): fewer columns, no party kind.
+    #[value(name = "pre-2019")]
+    Pre2019,
+    /// The 2016 layout with Chinese headers (处罚名称, 处罚类别1, …).
+    #[value(name = "2016")]
+    Chinese2016,
+}
+
+impl HeaderStyle {
+    /// Whether this is one of the older layouts.
+    pub fn is_older(self) -> bool {
+        matches!(self, HeaderStyle::Pre2019 | HeaderStyle::Chinese2016)
+    }
 }
 
 /// Character encoding of the file.
@@ -281,8 +300,14 @@ fn fill(kind: FileKind, row: &mut [String], body: &RecordBody) -> Result<(), Gen
     Ok(())
 }
 
-/// Breaks one field of a filled row; returns the column and fault.
-fn corrupt(kind: FileKind, row: &mut [String], rng: &mut ChaCha8Rng) -> (usize, Fault) {
+/// Breaks one field of a filled row; returns the column and fault. `amounts`: whether
+/// the file has the fine column (the older layouts do not).
+fn corrupt(
+    kind: FileKind,
+    row: &mut [String],
+    amounts: bool,
+    rng: &mut ChaCha8Rng,
+) -> (usize, Fault) {
     let uscc = &row[party::USCC];
     let pilot = uscc.starts_with('9') && uscc.get(2..4) == Some("35");
     let mut faults = vec![Fault::Date];
@@ -292,7 +317,7 @@ fn corrupt(kind: FileKind, row: &mut [String], rng: &mut ChaCha8Rng) -> (usize, 
     if row[party::ID].len() == 18 {
         faults.push(Fault::BirthDate);
     }
-    if kind == FileKind::Penalty && !row[col::P_FK].is_empty() {
+    if amounts && kind == FileKind::Penalty && !row[col::P_FK].is_empty() {
         faults.push(Fault::NegativeAmount);
     }
     let fault = faults[rng.gen_range(0..faults.len())];
@@ -363,17 +388,30 @@ pub fn write_csv<W: Write>(
     let mut row = vec![String::new(); kind.codes().len()];
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xBAD0_0C5F_u64);
     let mut report = CsvReport::default();
+    let older = options.headers.is_older();
+    let penalty = kind == FileKind::Penalty;
+    let mut projected = Vec::new();
     for body in bodies {
         fill(kind, &mut row, &body)?;
         if options.bad_rows > 0.0 && rng.gen_bool(options.bad_rows) {
-            let (column, fault) = corrupt(kind, &mut row, &mut rng);
+            let (column, fault) = corrupt(kind, &mut row, !older, &mut rng);
+            let code = kind.codes()[column];
             report.bad.push(BadRow {
                 line: report.rows + 2,
-                column: kind.codes()[column],
+                column: if older {
+                    older::code_of(penalty, column).unwrap_or(code)
+                } else {
+                    code
+                },
                 fault,
             });
         }
-        w.write_record(&row)?;
+        if older {
+            older::project(penalty, &row, &body, &mut projected);
+            w.write_record(&projected)?;
+        } else {
+            w.write_record(&row)?;
+        }
         report.rows += 1;
     }
     w.flush()?;

@@ -14,6 +14,7 @@ mod columns;
 mod csvfile;
 mod listfile;
 mod lists;
+mod older;
 mod penalty;
 mod places;
 mod records;
