@@ -4,19 +4,27 @@
 CARGO_TARGET_DIR ?= $(HOME)/.cache/credithub/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
+# The Python environment of the OpenAPI conformance check (tests/openapi), beside the
+# build cache; made by tests/openapi/setup.sh.
+OPENAPI_VENV ?= $(HOME)/.cache/credithub/openapi-venv
+export CREDITHUB_OPENAPI_PYTHON = $(OPENAPI_VENV)/bin/python3
 
-.PHONY: all deps build test demo demo-single bench lint fmt clean
+.PHONY: all deps openapi-env build test demo demo-single bench lint fmt clean
 
 all: build
 
 deps:
 	@./deploy/install-build-deps.sh
 
+## The OpenAPI check's Python environment (openapi-core and requests from PyPI).
+openapi-env: deps
+	@./tests/openapi/setup.sh $(OPENAPI_VENV)
+
 build: deps
 	$(CARGO) build --workspace --bins
 
 ## Build and pass every test of every crate.
-test: deps
+test: deps openapi-env
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc

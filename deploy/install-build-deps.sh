@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building credithub needs on Debian/Ubuntu when it is missing:
-# libclang (the rocksdb crate generates its bindings with it) and a C++ compiler.
+# Installs what building and testing credithub needs on Debian/Ubuntu when it is
+# missing: libclang (the rocksdb crate generates its bindings with it), a C++
+# compiler, and Python 3 with venv and pip (the OpenAPI check of the tests runs in a
+# venv that tests/openapi/setup.sh makes).
 # Safe to run repeatedly: it does nothing when everything is present.
 set -euo pipefail
 
@@ -15,6 +17,12 @@ has_libclang() {
 }
 has_libclang || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
+if ! command -v python3 >/dev/null 2>&1; then
+  missing+=(python3 python3-venv python3-pip)
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  # Debian splits venv (and the pip it installs) out of python3.
+  missing+=(python3-venv python3-pip)
+fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is not installed: install the Rust toolchain (rustup) first" >&2; exit 1; }
 
 [ ${#missing[@]} -eq 0 ] && exit 0

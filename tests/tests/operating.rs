@@ -38,7 +38,11 @@ fn get(addr: &str, target: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connects");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    write!(s, "GET {target} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("request");
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
     let mut answer = String::new();
     s.read_to_string(&mut answer).expect("answer");
     let code = answer

@@ -106,9 +106,11 @@ async fn get(
         .connect(name, tcp)
         .await
         .map_err(|e| e.to_string())?;
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    s.write_all(
+        format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut answer = Vec::new();
     s.read_to_end(&mut answer)
         .await

@@ -1,26 +1,54 @@
-//! The node's counters and their Prometheus text exposition.
+//! The node's counters, and their exposition through `prometheus-client`
+//! ([`exposition`]).
 //!
 //! Counters are kept here as the node works (sync rounds by peer and result, bytes by
 //! peer and direction, refused records by reason, refused connections and failed
-//! sessions by reason); gauges are
-//! read when scraped (records by origin and kind from the digest roots, parent lag,
-//! RocksDB sizes and compaction state), so a scrape costs a handful of reads.
+//! sessions by reason, read API requests by route and status, with their durations);
+//! gauges are read when scraped (records by origin and kind from the digest roots,
+//! parent lag, RocksDB sizes and compaction state), so a scrape costs a handful of
+//! reads.
+
+pub mod exposition;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
-use credithub_protocol::Scope;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
 
-use super::Node;
-use crate::clock::now_millis;
 use crate::link::session::SessionStats;
-use crate::store::STORAGE_FIGURES;
+
+/// A read API request's labels: the route's pattern and the answer's status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ApiRequest {
+    /// The route as declared (`/v1/subjects/{id}/records`; `other` for no route).
+    pub route: String,
+    /// The HTTP status of the answer.
+    pub status: u16,
+}
+
+/// A read API route, the label of request durations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ApiRoute {
+    /// The route as declared.
+    pub route: String,
+}
+
+/// Durations of read API requests, in seconds: 1 ms to about 8 s.
+fn duration_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.001, 2.0, 14,
+    ))
+}
 
 /// Counters of a running node.
-#[derive(Default)]
 pub struct Metrics {
+    api_requests: Family<ApiRequest, Counter>,
+    api_durations: Family<ApiRoute, Histogram, fn() -> Histogram>,
     rounds: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
     bytes: Mutex<BTreeMap<(String, &'static str), u64>>,
     records_moved: Mutex<BTreeMap<(String, &'static str), u64>>,
@@ -32,12 +60,44 @@ pub struct Metrics {
     link_versions: Mutex<BTreeMap<(String, &'static str), u16>>,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            api_requests: Family::default(),
+            api_durations: Family::new_with_constructor(duration_histogram),
+            rounds: Mutex::default(),
+            bytes: Mutex::default(),
+            records_moved: Mutex::default(),
+            refused: Mutex::default(),
+            refused_connections: Mutex::default(),
+            session_failures: Mutex::default(),
+            refused_requests: Mutex::default(),
+            refused_changes: AtomicU64::default(),
+            link_versions: Mutex::default(),
+        }
+    }
+}
+
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
     let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
     *m.entry(key).or_default() += by;
 }
 
 impl Metrics {
+    /// Counts one read API request on `route` answered with `status` after `took`.
+    pub fn api_request(&self, route: &str, status: u16, took: Duration) {
+        let route = route.to_string();
+        self.api_requests
+            .get_or_create(&ApiRequest {
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.api_durations
+            .get_or_create(&ApiRoute { route })
+            .observe(took.as_secs_f64());
+    }
+
     /// Counts one sync round with `peer` (`with` is "parent" or "child").
     pub fn round(&self, peer: &str, with: &'static str, result: Result<&SessionStats, ()>) {
         let outcome = if result.is_ok() { "ok" } else { "error" };
@@ -156,206 +216,4 @@ impl Metrics {
         }
         out
     }
-}
-
-/// Escapes a label value.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// The Prometheus text of a node's metrics.
-pub fn render(node: &Node) -> String {
-    let mut out = String::new();
-    let m = &node.metrics;
-    let j = node.config.jurisdiction;
-
-    family(
-        &mut out,
-        "credithub_records",
-        "gauge",
-        "Record versions held, by origin and kind (from the digest roots)",
-    );
-    if let Ok(partitions) = node.store.partitions() {
-        for (p, cell) in partitions {
-            if let Scope::Origin(origin) = p.scope {
-                let _ = writeln!(
-                    out,
-                    "credithub_records{{origin=\"{origin}\",kind=\"{}\"}} {}",
-                    label(&p.kind.name()),
-                    cell.signed_count()
-                );
-            }
-        }
-    }
-
-    family(
-        &mut out,
-        "credithub_sync_rounds_total",
-        "counter",
-        "Sync rounds, by peer, side of the peer and result",
-    );
-    for ((peer, with, result), n) in m.rounds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        let _ = writeln!(
-            out,
-            "credithub_sync_rounds_total{{peer=\"{}\",with=\"{with}\",result=\"{result}\"}} {n}",
-            label(peer)
-        );
-    }
-    family(
-        &mut out,
-        "credithub_sync_bytes_total",
-        "counter",
-        "Bytes of sync sessions, by peer and direction",
-    );
-    for ((peer, dir), n) in m.bytes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        let _ = writeln!(
-            out,
-            "credithub_sync_bytes_total{{peer=\"{}\",direction=\"{dir}\"}} {n}",
-            label(peer)
-        );
-    }
-    family(
-        &mut out,
-        "credithub_sync_records_total",
-        "counter",
-        "Record versions moved by sync sessions, by peer and direction (sent, received; held-back: not sent because the link's version does not carry their form)",
-    );
-    for ((peer, dir), n) in m
-        .records_moved
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        let _ = writeln!(
-            out,
-            "credithub_sync_records_total{{peer=\"{}\",direction=\"{dir}\"}} {n}",
-            label(peer)
-        );
-    }
-    family(
-        &mut out,
-        "credithub_refused_records_total",
-        "counter",
-        "Records refused from peers, by reason",
-    );
-    for (reason, n) in m.refused().iter() {
-        let _ = writeln!(
-            out,
-            "credithub_refused_records_total{{reason=\"{}\"}} {n}",
-            label(reason)
-        );
-    }
-    family(
-        &mut out,
-        "credithub_refused_connections_total",
-        "counter",
-        "Connections refused (failed handshakes, certificate role or jurisdiction, limits), by reason",
-    );
-    for (reason, n) in m.refused_connections().iter() {
-        let _ = writeln!(
-            out,
-            "credithub_refused_connections_total{{reason=\"{}\"}} {n}",
-            label(reason)
-        );
-    }
-    family(
-        &mut out,
-        "credithub_refused_requests_total",
-        "counter",
-        "Admin and read requests refused (malformed, or not allowed to the certificate's role), by reason",
-    );
-    for (reason, n) in m.refused_requests().iter() {
-        let _ = writeln!(
-            out,
-            "credithub_refused_requests_total{{reason=\"{reason}\"}} {n}"
-        );
-    }
-    family(
-        &mut out,
-        "credithub_session_failures_total",
-        "counter",
-        "Sync sessions that failed, by side and reason (stalled, oversized-message, protocol-violation, connection, …)",
-    );
-    let failures: Vec<_> = m
-        .session_failures
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|(k, n)| (*k, *n))
-        .collect();
-    for ((with, kind), n) in failures {
-        let _ = writeln!(
-            out,
-            "credithub_session_failures_total{{with=\"{with}\",reason=\"{kind}\"}} {n}"
-        );
-    }
-
-    family(
-        &mut out,
-        "credithub_link_version",
-        "gauge",
-        "The link protocol version each peer's connection negotiated",
-    );
-    for ((peer, with), v) in m.link_versions() {
-        let _ = writeln!(
-            out,
-            "credithub_link_version{{peer=\"{}\",with=\"{with}\"}} {v}",
-            label(&peer)
-        );
-    }
-
-    let now = now_millis();
-    let (parent, children) = node.lags();
-    family(
-        &mut out,
-        "credithub_parent_lag_seconds",
-        "gauge",
-        "Seconds since the last successful round with the parent (since start if none)",
-    );
-    if let Some(lag) = parent {
-        let _ = writeln!(
-            out,
-            "credithub_parent_lag_seconds {:.3}",
-            lag as f64 / 1000.0
-        );
-    }
-    family(
-        &mut out,
-        "credithub_child_lag_seconds",
-        "gauge",
-        "Seconds since each child's last session",
-    );
-    for (name, last) in children {
-        let _ = writeln!(
-            out,
-            "credithub_child_lag_seconds{{child=\"{}\"}} {:.3}",
-            label(&name),
-            now.saturating_sub(last) as f64 / 1000.0
-        );
-    }
-
-    let figures = node.store.storage_figures();
-    for figure in STORAGE_FIGURES {
-        let name = format!("credithub_rocksdb_{}", figure.name);
-        family(&mut out, &name, "gauge", figure.help);
-        if let Some(v) = figures.get(figure.name) {
-            let _ = writeln!(out, "{name} {v}");
-        }
-    }
-    family(
-        &mut out,
-        "credithub_ready",
-        "gauge",
-        "1 when the node is ready (store open, listener bound, not draining)",
-    );
-    let _ = writeln!(out, "credithub_ready {}", u8::from(node.health.is_ready()));
-    let _ = writeln!(out, "# jurisdiction {j}");
-    out
 }

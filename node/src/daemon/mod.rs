@@ -7,11 +7,12 @@
 //! - [`server`]: the listener: children's sync sessions and admin requests;
 //! - [`peers`]: connections by certificate (limits, revocation) and child sessions;
 //! - [`admin`]: the answers to admin requests;
-//! - [`metrics`], [`http`]: counters, `/metrics` and `/health`;
+//! - [`metrics`]: counters and their exposition;
+//! - [`http`]: the read API, `/metrics` and `/health` on hyper;
+//! - [`reads`]: what the read API and readers' requests answer;
 //! - [`notify`]: systemd readiness notification.
 
 pub mod admin;
-pub mod api;
 pub mod config;
 pub mod fresh;
 pub mod http;
@@ -465,7 +466,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {addr} (configuration key `metrics.listen`)"))?;
             tracing::info!(%addr, "metrics and health endpoint listening");
-            Some(tokio::spawn(http::serve(
+            Some(tokio::spawn(http::server::serve_metrics(
                 listener,
                 cell.clone(),
                 health.clone(),
@@ -483,8 +484,11 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding {addr} (configuration key `api.listen`)"))?;
-            tracing::info!(%addr, "read API listening (HTTPS, client certificates required)");
-            Some(tokio::spawn(api::serve(node.clone(), listener)))
+            tracing::info!(%addr, "read API listening (HTTPS: HTTP/2 and HTTP/1.1, client certificates required)");
+            Some(tokio::spawn(http::server::serve_api(
+                node.clone(),
+                listener,
+            )))
         }
     };
     health.set_ready();

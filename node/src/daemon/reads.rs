@@ -298,3 +298,19 @@ pub fn report(
     )?;
     Ok(report)
 }
+
+/// A page of a published list, as the certificate's audience (or a lesser one asked)
+/// may see it.
+pub fn list(
+    node: &Node,
+    who: &Identity,
+    q: &crate::query::lists::ListQuery,
+    audience: Option<Audience>,
+) -> anyhow::Result<crate::query::lists::ListAnswer> {
+    let audience = audience_for(who, audience)?;
+    let mut answer =
+        crate::query::lists::page(&node.store, q, audience, &node.config.publication, today())??;
+    answer.node = format!("{} ({})", node.identity.name, node.config.jurisdiction);
+    answer.at_ms = now_millis();
+    Ok(answer)
+}

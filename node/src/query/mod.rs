@@ -6,12 +6,14 @@
 //! - [`aliases`]: one subject under all its codes (USCC, organisation code, older
 //!   numbers, code mappings);
 //! - [`names`]: search of subjects by a fragment of their name;
+//! - [`lists`]: the red and black lists and dishonest debtors, paged;
 //! - [`measures`]: the catalogue of joint measures (configuration) and the check;
 //! - [`report`]: the credit report as text;
 //! - [`timeliness`]: statistics and reporting delays per origin.
 
 pub mod aliases;
 pub mod feed;
+pub mod lists;
 pub mod measures;
 pub mod names;
 pub mod report;

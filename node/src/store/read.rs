@@ -292,3 +292,67 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Visits the live records of one `kind` whose origin lies inside `within`, in key
+    /// order, starting after `after` when given, until `f` returns false.
+    ///
+    /// Keys start with origin then kind, so the records of a kind lie in one run per
+    /// origin: the scan seeks to each origin's run and skips the other kinds' records
+    /// with one seek instead of reading them. A page of a list reads its own records
+    /// and a seek per origin passed, however large the store.
+    pub fn scan_kind(
+        &self,
+        within: DivisionCode,
+        kind: RecordKind,
+        after: Option<RecordKey>,
+        mut f: impl FnMut(Record) -> bool,
+    ) -> Result<()> {
+        let (start, end) = origin_range(within);
+        let cf = self.cf(keys::CF_RECORDS);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_be_bytes().to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(cf, ro);
+        match after {
+            Some(a) if within.contains(a.origin) && a.kind == kind => {
+                it.seek(a.to_bytes());
+                if it.key() == Some(&a.to_bytes()[..]) {
+                    it.next();
+                }
+            }
+            _ => it.seek(run_start(start, kind)),
+        }
+        while let Some(k) = it.key() {
+            let key =
+                RecordKey::from_bytes(k).map_err(|e| self.corrupt("record key", e.to_string()))?;
+            let origin = key.origin.as_u32();
+            if key.kind.code() < kind.code() {
+                it.seek(run_start(origin, kind));
+                continue;
+            }
+            if key.kind != kind {
+                match origin.checked_add(1) {
+                    Some(next) if next < end => it.seek(run_start(next, kind)),
+                    _ => break,
+                }
+                continue;
+            }
+            let value = it.value().unwrap_or_default();
+            let record = self.decode_stored(key, value)?;
+            if record.body.is_some() && !f(record) {
+                break;
+            }
+            it.next();
+        }
+        it.status().map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+}
+
+/// The first key of an origin's run of one kind.
+fn run_start(origin: u32, kind: RecordKind) -> [u8; 6] {
+    let mut b = [0u8; 6];
+    b[..4].copy_from_slice(&origin.to_be_bytes());
+    b[4..].copy_from_slice(&kind.code().to_be_bytes());
+    b
+}

@@ -2,6 +2,7 @@
 //! and the machine it ran on. Timings are printed, never asserted. `bench all` runs
 //! every one and ends with a single table of every row beside its reference.
 
+pub mod api;
 pub mod federation;
 pub mod ingest;
 pub mod machine;
@@ -24,6 +25,9 @@ pub enum BenchCommand {
     /// Real nodes over QUIC: end-to-end reconciliation, bulk first sync, queries,
     /// idle cost, propagation and memory.
     Federation(federation::FederationArgs),
+    /// The HTTPS read API: 8 keep-alive clients over HTTP/2 and HTTP/1.1, beside the
+    /// same subject queries over QUIC.
+    Api(api::ApiArgs),
 }
 
 /// Arguments of `bench all`.
@@ -113,6 +117,12 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(federation::run(args, &mut summary))?;
         }
+        BenchCommand::Api(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(api::run(args, &mut summary))?;
+        }
         BenchCommand::All(a) => {
             let ingest = ingest::IngestArgs {
                 records: 1_000_000,
@@ -140,6 +150,13 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(federation::run(&fed, &mut summary))?;
+            let api = api::ApiArgs {
+                records: 1_000_000,
+                clients: 8,
+                quick: a.quick,
+                dir: None,
+            };
+            rt.block_on(api::run(&api, &mut summary))?;
         }
     }
     summary.print();
