@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::{http1, http2};
 use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::Request;
+use hyper::{Method, Request};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::ServerName;
 
@@ -52,8 +52,8 @@ pub struct Answer {
 }
 
 enum Sender {
-    H2(http2::SendRequest<Empty<Bytes>>),
-    H1(http1::SendRequest<Empty<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+    H1(http1::SendRequest<Full<Bytes>>),
 }
 
 /// A connection to a node's read API.
@@ -114,17 +114,32 @@ impl ApiClient {
 
     /// `GET target` (a path with its query string) on the connection.
     pub async fn get(&mut self, target: &str) -> anyhow::Result<Answer> {
+        self.request(Method::GET, target, Bytes::new()).await
+    }
+
+    /// A request of any method, with a body, on the connection.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        target: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Answer> {
         let response = match &mut self.sender {
             Sender::H2(s) => {
                 let uri = format!("https://localhost{target}");
-                let request = Request::get(uri).body(Empty::new())?;
+                let request = Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(Full::new(body))?;
                 s.ready().await?;
                 s.send_request(request).await?
             }
             Sender::H1(s) => {
-                let request = Request::get(target)
+                let request = Request::builder()
+                    .method(method)
+                    .uri(target)
                     .header(HOST, "localhost")
-                    .body(Empty::new())?;
+                    .body(Full::new(body))?;
                 s.ready().await?;
                 s.send_request(request).await?
             }

@@ -22,6 +22,8 @@ use credithub_protocol::{Date, DivisionCode, RecordBody, RecordKey, RecordKind};
 use credithub_protocol::{Subject, SubjectId, SubjectKind};
 use credithub_scenarios::api_client::{ApiClient, Protocol};
 use credithub_scenarios::federation::cluster::{call, Cluster, NodeSpec};
+use hyper::body::Bytes;
+use hyper::Method;
 use serde_json::Value;
 
 const PERSON: &str = "11010519491231002X";
@@ -296,6 +298,26 @@ fn lists_are_paged_filtered_and_masked_and_every_answer_conforms_to_openapi_json
         assert!(unknown
             .body
             .contains("red-list, black-list, dishonest-debtors"));
+        // What the layers refuse is answered in the same JSON shape.
+        let posted = portal
+            .request(Method::POST, "/v1/lists/black-list", Bytes::new())
+            .await
+            .expect("answer");
+        assert_eq!(
+            (posted.status, posted.body.as_str()),
+            (405, r#"{"error":"GET only"}"#)
+        );
+        let big = Bytes::from(vec![b'x'; 16 * 1024]);
+        let bodied = auditor
+            .request(Method::GET, "/v1/lists/red-list", big)
+            .await
+            .expect("answer");
+        assert_eq!(bodied.status, 413, "{bodied:?}");
+        assert!(
+            bodied.content_type.starts_with("application/json"),
+            "{bodied:?}"
+        );
+        assert!(bodied.body.starts_with(r#"{"error":"#), "{bodied:?}");
     });
 
     // Every route, every audience, through a client that is not ours.

@@ -200,7 +200,8 @@ impl ListQuery {
 }
 
 /// A page of a list for `audience`: the entries it may see ([`PublicationRules::visible`]),
-/// each with the objections held about its subject marked as in subject answers.
+/// each with the objections held about its subject marked as in subject answers (the
+/// subject index names them; no other record of the subject is read).
 /// `node` and `at_ms` of the answer are left for the caller to fill in.
 pub fn page(
     store: &Store,
@@ -233,12 +234,13 @@ pub fn page(
         let Some(body) = &r.body else { continue };
         let subject = body.subject.id.unmasked();
         if !objections.contains_key(&subject) {
-            let held = store
-                .by_subject(&body.subject.id)?
+            // The subject index names the objections: only they are read.
+            let keys: Vec<RecordKey> = store
+                .subject_keys(&body.subject.id)?
                 .into_iter()
-                .filter(|o| o.key.kind == RecordKind::OBJECTION)
+                .filter(|k| k.kind == RecordKind::OBJECTION)
                 .collect();
-            objections.insert(subject.clone(), held);
+            objections.insert(subject.clone(), store.live_records(&keys)?);
         }
         let against = objections.get(&subject).map_or(&[][..], Vec::as_slice);
         let arrived = store.arrival(&r.key, r.version)?;

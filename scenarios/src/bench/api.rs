@@ -4,7 +4,8 @@
 //! lists). Then, over the same subjects drawn uniformly, each row for a fixed window:
 //! subject queries by 8 admin clients over QUIC (the reference), the same queries by 8
 //! clients over HTTPS, each on one keep-alive connection, with HTTP/2 and with
-//! HTTP/1.1; and black-list pages (`/v1/lists/black-list`) over HTTP/2.
+//! HTTP/1.1; and the black list (`/v1/lists/black-list`) over HTTP/2, by numbered
+//! pages and walked with the cursor as an export does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -114,12 +115,17 @@ pub async fn run(args: &ApiArgs, summary: &mut Summary) -> anyhow::Result<()> {
     let h2 = http(&api, &certs_dir, Protocol::Http2, &targets, clients, window).await?;
     let h1 = http(&api, &certs_dir, Protocol::Http1, &targets, clients, window).await?;
     let lists = http(&api, &certs_dir, Protocol::Http2, &pages, clients, window).await?;
+    let walk = walk(&api, &certs_dir, clients, window).await?;
     let reference = format!("QUIC {}", quic.brief());
     for (name, f) in [
         ("subject queries, QUIC admin protocol", &quic),
         ("subject queries, HTTPS HTTP/2", &h2),
         ("subject queries, HTTPS HTTP/1.1 keep-alive", &h1),
-        ("black-list pages of 20, HTTPS HTTP/2", &lists),
+        ("black-list numbered pages 1-50 of 20, HTTPS HTTP/2", &lists),
+        (
+            "black-list walked by cursor, pages of 100, HTTPS HTTP/2",
+            &walk,
+        ),
     ] {
         println!(
             "api: {name}, {clients} clients over {n} records: {}; {} errors",
@@ -139,7 +145,14 @@ pub async fn run(args: &ApiArgs, summary: &mut Summary) -> anyhow::Result<()> {
     summary.row(
         &format!("read API list pages, {clients} clients"),
         lists.brief(),
-        "black list, 20 entries a page, pages 1–50".into(),
+        "black list, numbered pages 1–50 of 20".into(),
+        None,
+        None,
+    );
+    summary.row(
+        &format!("read API list export, {clients} clients"),
+        walk.brief(),
+        "black list by cursor, pages of 100".into(),
         None,
         None,
     );
@@ -147,11 +160,11 @@ pub async fn run(args: &ApiArgs, summary: &mut Summary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `n` generated records of Suzhou into the store at `data`, counting their
+/// Writes `n` generated records of Suzhou into the national store at `data`, counting their
 /// subjects.
 fn fill(data: &Path, n: u64) -> anyhow::Result<SubjectTally> {
     let suzhou = DivisionCode::parse("320500")?;
-    let store = Store::open(data, None)?;
+    let store = Store::open(data, Some(DivisionCode::NATIONAL))?;
     let mut g = Generator::new(3, GeneratorConfig::for_count(suzhou, n))?;
     let mix = RecordMix::default();
     let version = Version::next(None, credithub_node::clock::now_millis());
@@ -220,5 +233,60 @@ async fn http(
     f.p50 = percentile(&lat, 0.5);
     f.p99 = percentile(&lat, 0.99);
     f.mean_records = bytes as f64 / lat.len().max(1) as f64;
+    Ok(f)
+}
+
+/// Runs `clients` HTTP/2 clients for `window`, each reading the whole black list page
+/// by page with the cursor (`after=`), from the start again at its end; a figure per
+/// page.
+async fn walk(
+    address: &str,
+    certs_dir: &Path,
+    clients: usize,
+    window: Duration,
+) -> anyhow::Result<QueryFigures> {
+    const FIRST: &str = "/v1/lists/black-list?per_page=100";
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let mut client = ApiClient::connect(address, certs_dir, CLIENT, Protocol::Http2).await?;
+        tasks.spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            let mut after: Option<String> = None;
+            let started = Instant::now();
+            while started.elapsed() < window {
+                let target = match &after {
+                    Some(a) => format!("{FIRST}&after={a}"),
+                    None => FIRST.to_string(),
+                };
+                let t = Instant::now();
+                let page = client.get(&target).await.ok().filter(|a| a.status == 200);
+                let next = page
+                    .as_ref()
+                    .and_then(|a| serde_json::from_str::<serde_json::Value>(&a.body).ok())
+                    .map(|v| v["next_after"].as_str().map(str::to_string));
+                match next {
+                    Some(next) => {
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                        after = next;
+                    }
+                    None => {
+                        errors += 1;
+                        after = None;
+                    }
+                }
+            }
+            (lat, errors)
+        });
+    }
+    let (mut lat, mut f) = (Vec::new(), QueryFigures::default());
+    while let Some(r) = tasks.join_next().await {
+        let (l, e) = r?;
+        lat.extend(l);
+        f.errors += e;
+    }
+    lat.sort_by(f64::total_cmp);
+    f.per_second = lat.len() as f64 / window.as_secs_f64();
+    f.p50 = percentile(&lat, 0.5);
+    f.p99 = percentile(&lat, 0.99);
     Ok(f)
 }

@@ -71,6 +71,8 @@ pub async fn serve_api(node: Arc<Node>, listener: TcpListener) {
         let Ok((tcp, remote)) = listener.accept().await else {
             continue;
         };
+        // Answers go out at once (HTTP/2 writes a response as several frames).
+        let _ = tcp.set_nodelay(true);
         // Certificates reloaded (a new revocation list): handshakes from now on use them.
         if node.peers.generation() != generation {
             generation = node.peers.generation();
@@ -127,6 +129,7 @@ pub async fn serve_metrics(
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        let _ = tcp.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
             let _ = serve_connection(tcp, app, None).await;
