@@ -165,6 +165,25 @@ def run(args):
     c.get("/v1/lists/black-list", {"since": "2025-02-30"}, expect=400)
     c.get("/v1/lists/black-list", {"since": "2025-02-01", "until": "2025-01-01"}, expect=400)
     c.get("/v1/lists/black-list", {"after": "not-a-key"}, expect=400)
+    def in_order(response):
+        body = response.json()
+        seqs = [e["seq"] for e in body["events"]]
+        if seqs != sorted(seqs) or any(s > body["next"] for s in seqs):
+            return f"events out of order or past next: {seqs} next {body['next']}"
+        for e in body["events"]:
+            if (e["op"] == "put") != (e["record"] is not None):
+                return f"event {e['seq']}: op {e['op']} with record {e['record'] is not None}"
+        return None
+
+    first = c.get("/v1/changes", check=in_order)
+    c.get("/v1/changes", {"limit": "2", "kinds": "penalty,black-list"}, check=in_order)
+    if first is not None:
+        c.get("/v1/changes", {"since": str(first.json()["next"]), "wait": "1"}, check=in_order)
+    c.get("/v1/changes", {"audience": "auditor"}, expect=200 if role == "auditor" else 403)
+    c.get("/v1/changes", {"since": "-1"}, expect=400)
+    c.get("/v1/changes", {"kinds": "fines"}, expect=400)
+    c.get("/v1/changes", {"limit": "0"}, expect=400)
+    c.get("/v1/changes", {"wait": "600"}, expect=400)
     c.get("/v1/lists/grey-list", expect=404)
     c.get("/v1/nothing", expect=404, documented=False)
     c.get(f"{company}/history", expect=404, documented=False)

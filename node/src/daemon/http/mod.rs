@@ -11,6 +11,7 @@
 //! - [`metrics`]: `/metrics` and `/health`.
 
 pub mod caller;
+pub mod changes;
 pub mod error;
 pub mod lists;
 pub mod metrics;

@@ -6,7 +6,9 @@
 //! - `/v1/search?name=&page=&per_page=&audience=` — subjects by a fragment of their
 //!   name (natural persons never for the public audience);
 //! - `/v1/lists/{name}?page=&per_page=&origin=&since=&until=&after=&audience=` — a
-//!   published list ([`super::lists`]).
+//!   published list ([`super::lists`]);
+//! - `/v1/changes?since=&kinds=&limit=&wait=&audience=` — the change feed
+//!   ([`super::changes`]).
 //!
 //! Callers present a certificate of the federation CA (role `client` for government
 //! systems, `public` for portals, `auditor`, or `admin`); the role decides the
@@ -22,12 +24,12 @@ use axum::{Json, Router};
 
 use super::caller::{Caller, Params};
 use super::error::ApiError;
-use super::lists;
+use super::{changes, lists};
 use crate::daemon::{reads, Node};
 use crate::link::session::blocking;
 
 /// The routes, for a 404's message.
-pub const ROUTES: &str = "routes: /v1/subjects/{id}/records, /measures, /report; /v1/search?name=; /v1/lists/{red-list|black-list|dishonest-debtors}";
+pub const ROUTES: &str = "routes: /v1/subjects/{id}/records, /measures, /report; /v1/search?name=; /v1/lists/{red-list|black-list|dishonest-debtors}; /v1/changes?since=";
 
 /// The read API's router (its layers are added by [`super::server`]).
 pub fn router(node: Arc<Node>) -> Router {
@@ -37,6 +39,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/subjects/{id}/report", get(report))
         .route("/v1/search", get(search))
         .route("/v1/lists/{name}", get(lists::list))
+        .route("/v1/changes", get(changes::changes))
         .fallback(not_found)
         .method_not_allowed_fallback(get_only)
         .with_state(node)
