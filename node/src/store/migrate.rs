@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use credithub_protocol::codec;
 use credithub_protocol::ids::SubjectId;
-use credithub_protocol::record::RecordKey;
+use credithub_protocol::record::{Record, RecordKey};
 use credithub_protocol::DivisionCode;
 
 use super::feed;
@@ -165,6 +165,19 @@ fn flush_chunk(store: &Store, chunk: &mut WriteBatch, force: bool) -> Result<()>
     Ok(())
 }
 
+/// Visits every record version of the store, decoded, in key order; a record that
+/// does not decode stops the step as corruption.
+fn each_record(store: &Store, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    let records = store.cf(keys::CF_RECORDS);
+    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
+        let (k, v) = entry.map_err(|e| store.db_err(e))?;
+        let key =
+            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
+        f(codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?)?;
+    }
+    Ok(())
+}
+
 /// 3 → 4: every live record is filed in the subject index under the organisation code
 /// inside each USCC and tax number it names, too (the `names` and `drafts` families
 /// are created by the open, empty; the name index is built by 4 → 5).
@@ -176,20 +189,16 @@ fn flush_chunk(store: &Store, chunk: &mut WriteBatch, force: bool) -> Result<()>
 /// next open runs the step again from the start.
 fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     let meta = read_meta(store, 3)?;
-    let records = store.cf(keys::CF_RECORDS);
     let subjects = store.cf(keys::CF_SUBJECTS);
     let mut chunk = WriteBatch::default();
     let mut written = 0u64;
-    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
-        let (k, v) = entry.map_err(|e| store.db_err(e))?;
-        let key =
-            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
-        let record =
-            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
-        let Some(body) = &record.body else { continue };
+    each_record(store, |record| {
+        let Some(body) = &record.body else {
+            return Ok(());
+        };
         let primary = body.subject.id.index_key();
         let others: Vec<Vec<u8>> = body.other_ids.iter().map(SubjectId::index_key).collect();
-        let key_bytes = key.to_bytes();
+        let key_bytes = record.key.to_bytes();
         for subject in super::write::subject_keys(Some(body)) {
             // Entries of format 3 are there already: only aliases are new.
             if subject == primary || others.contains(&subject) {
@@ -198,8 +207,8 @@ fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMe
             chunk.put_cf(subjects, keys::subject_entry(&subject, &key_bytes), []);
             written += 1;
         }
-        flush_chunk(store, &mut chunk, false)?;
-    }
+        flush_chunk(store, &mut chunk, false)
+    })?;
     flush_chunk(store, &mut chunk, true)?;
     Ok((written, meta))
 }
@@ -213,7 +222,6 @@ fn index_aliases(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMe
 /// builds again from the start.
 fn names_by_subject(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     let meta = read_meta(store, 4)?;
-    let records = store.cf(keys::CF_RECORDS);
     let names = store.cf(keys::CF_NAMES);
     // Posting keys start with 0x00, markers with 0xff and then a flag below 0xff.
     store
@@ -227,22 +235,18 @@ fn names_by_subject(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Stor
         store.write_name_deltas(deltas, chunk)?;
         flush_chunk(store, chunk, true)
     };
-    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
-        let (k, v) = entry.map_err(|e| store.db_err(e))?;
-        let key =
-            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
-        let record =
-            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
+    each_record(store, |record| {
         deltas.change(
             None,
-            NameFiling::of(key.kind, record.body.as_ref()).as_ref(),
+            NameFiling::of(record.key.kind, record.body.as_ref()).as_ref(),
         );
         in_chunk += 1;
         if in_chunk == STEP_CHUNK {
             write(std::mem::take(&mut deltas), &mut chunk)?;
             in_chunk = 0;
         }
-    }
+        Ok(())
+    })?;
     write(deltas, &mut chunk)?;
     let written = store
         .db
@@ -257,7 +261,6 @@ fn names_by_subject(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Stor
 /// migrates again from the start.
 fn log_and_windows(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
     let meta = read_meta(store, 5)?;
-    let records = store.cf(keys::CF_RECORDS);
     let changes = store.cf(keys::CF_CHANGES);
     let windows = store.cf(keys::CF_WINDOWS);
     for cf in [changes, windows] {
@@ -269,15 +272,11 @@ fn log_and_windows(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Store
     let mut chunk = WriteBatch::default();
     let mut seq = 0u64;
     let mut written = 0u64;
-    for entry in store.db.iterator_cf(records, rocksdb::IteratorMode::Start) {
-        let (k, v) = entry.map_err(|e| store.db_err(e))?;
-        let key =
-            RecordKey::from_bytes(&k).map_err(|e| store.corrupt("record key", e.to_string()))?;
-        let record =
-            codec::decode(key, &v).map_err(|e| store.corrupt("record", format!("{key}: {e}")))?;
+    each_record(store, |record| {
         if record.body.is_none() {
-            continue;
+            return Ok(());
         }
+        let key = record.key;
         seq += 1;
         chunk.put_cf(
             changes,
@@ -289,8 +288,8 @@ fn log_and_windows(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Store
             chunk.put_cf(windows, feed::window_entry(&w, &key), []);
             written += 1;
         }
-        flush_chunk(store, &mut chunk, false)?;
-    }
+        flush_chunk(store, &mut chunk, false)
+    })?;
     flush_chunk(store, &mut chunk, true)?;
     Ok((written, meta))
 }
