@@ -26,6 +26,8 @@ use hyper::body::Bytes;
 use hyper::Method;
 use serde_json::Value;
 
+mod common;
+
 const PERSON: &str = "11010519491231002X";
 const BLACK_LIST_NAME: &str = "重大税收违法失信主体名单";
 
@@ -130,12 +132,7 @@ fn python(openapi: &Path) -> PathBuf {
 #[test]
 fn lists_are_paged_filtered_and_masked_and_every_answer_conforms_to_openapi_json() {
     let dir = tempfile::tempdir().expect("tmp");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let api = format!("127.0.0.1:{port}");
+    let api = common::free_loopback_address();
     let measures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config/measures.toml");
     let measures = measures.to_string_lossy().into_owned();
     let specs = vec![NodeSpec {
@@ -330,7 +327,10 @@ fn lists_are_paged_filtered_and_masked_and_every_answer_conforms_to_openapi_json
     ] {
         let out = Command::new(&python)
             .arg(openapi.join("check.py"))
-            .arg(format!("https://localhost:{port}"))
+            .arg(format!(
+                "https://localhost:{}",
+                api.rsplit(':').next().expect("a port")
+            ))
             .arg(certs_dir.join(certs::client_cert_file(name)))
             .arg(certs_dir.join(certs::client_key_file(name)))
             .arg(certs_dir.join(certs::CA_CERT))

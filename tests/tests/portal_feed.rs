@@ -18,6 +18,8 @@ use credithub_scenarios::api_client::{ApiClient, Protocol};
 use credithub_scenarios::federation::cluster::{call, Cluster, NodeSpec};
 use serde_json::Value;
 
+mod common;
+
 const DAY_MS: i64 = 86_400_000;
 
 /// The node whose feed is followed.
@@ -106,12 +108,7 @@ async fn admin_call(admin: &AdminClient, request: AdminRequest) {
 #[test]
 fn a_portal_mirror_follows_the_public_feed_and_holds_what_queries_return() {
     let dir = tempfile::tempdir().expect("tmp");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let api = format!("127.0.0.1:{port}");
+    let api = common::free_loopback_address();
     let suzhou = DivisionCode::parse("320500").expect("code");
     // Suzhou under a national hub (a city node needs a parent); its feed is read.
     let specs = vec![

@@ -14,6 +14,8 @@ use credithub_scenarios::federation::cluster::{call, Cluster, NodeSpec};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+
 fn openapi() -> Value {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
     serde_json::from_str(&std::fs::read_to_string(file).expect("openapi.json")).expect("valid JSON")
@@ -140,12 +142,7 @@ fn the_read_api_answers_as_its_openapi_file_says() {
         Some(true)
     );
     let dir = tempfile::tempdir().expect("tmp");
-    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let api = format!("127.0.0.1:{api_port}");
+    let api = common::free_loopback_address();
     let measures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config/measures.toml");
     let measures = measures.to_string_lossy().into_owned();
     let specs = vec![NodeSpec {

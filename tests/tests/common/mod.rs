@@ -17,6 +17,16 @@ pub(crate) fn admin_binary() -> PathBuf {
         .with_file_name("credit-admin")
 }
 
+/// A free loopback address (`127.0.0.1:PORT`) for a listener a test configures.
+pub(crate) fn free_loopback_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 /// A command's stdout and stderr, for messages and searches.
 pub(crate) fn text(o: &Output) -> String {
     format!(
