@@ -405,8 +405,7 @@ pub async fn run(args: &FullDiskArgs) -> anyhow::Result<Report> {
         let free = available(&data)?;
         // RocksDB clears a full-disk error by itself only once this much is free (it
         // says so in its LOG).
-        let reserve = rocksdb_reserve(&data);
-        let short = reserve.is_some_and(|r| free < r);
+        let mut reserve = rocksdb_reserve(&data);
         let back = Instant::now();
         let retry = next(100);
         let retry_keys: Vec<RecordKey> = retry
@@ -414,22 +413,28 @@ pub async fn run(args: &FullDiskArgs) -> anyhow::Result<Report> {
             .map(|b| RecordKey::derive(suzhou, RecordKind::PENALTY, b))
             .collect();
         keys.extend(retry_keys.iter().copied());
-        let wait = if short {
-            Duration::from_secs(12)
-        } else {
-            timeout
-        };
         let mut last_error = String::new();
         let recovered = loop {
             match put(&clients[SUZHOU], RecordKind::PENALTY, &retry).await {
                 Ok(_) => break true,
                 Err(e) => last_error = format!("{e:#}"),
             }
+            // RocksDB logs its reserve when its space check runs, which may be after
+            // the space came back (a busy machine): read it again while waiting.
+            if reserve.is_none() {
+                reserve = rocksdb_reserve(&data);
+            }
+            let wait = if reserve.is_some_and(|r| free < r) {
+                Duration::from_secs(12)
+            } else {
+                timeout
+            };
             if back.elapsed() > wait {
                 break false;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
+        let short = reserve.is_some_and(|r| free < r);
         let took = back.elapsed();
         let reserve_mb = reserve
             .map(|r| format!("{} MiB", r >> 20))
