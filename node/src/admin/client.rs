@@ -66,16 +66,24 @@ impl AdminClient {
         answer(&mut recv).await
     }
 
-    /// Uploads a file and imports it at the node; returns the summary (JSON).
-    pub async fn import(&self, file: &Path) -> Result<String, LinkError> {
+    /// Uploads a file and imports it at the node (only `sheet` of a workbook, when
+    /// named); returns the summary (JSON).
+    pub async fn import(&self, file: &Path, sheet: Option<&str>) -> Result<String, LinkError> {
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "import.csv".into());
         let bytes = std::fs::read(file)?;
+        let begin = match sheet {
+            Some(sheet) => AdminRequest::ImportBeginSheet {
+                name,
+                sheet: sheet.to_string(),
+            },
+            None => AdminRequest::ImportBegin { name },
+        };
         let (mut send, mut recv) = self.conn.open_bi().await?;
         let upload = async {
-            write_value(&mut send, &AdminRequest::ImportBegin { name }).await?;
+            write_value(&mut send, &begin).await?;
             for chunk in bytes.chunks(IMPORT_CHUNK) {
                 write_value(&mut send, &AdminRequest::ImportChunk(chunk.to_vec())).await?;
             }

@@ -1,9 +1,9 @@
 //! Encoding detection and decoding of import files.
 //!
 //! A file with a UTF-8 byte-order mark, or whose bytes are valid UTF-8, is UTF-8;
-//! anything else is decoded as GB18030, which also covers GBK and GB2312. Spreadsheet
-//! files, UTF-16 text and binary data are refused with a message saying what they
-//! look like.
+//! anything else is decoded as GB18030, which also covers GBK and GB2312. UTF-16 text
+//! and binary data are refused with a message saying what they look like (workbooks
+//! never get here: the `workbook` module reads them).
 
 use std::path::Path;
 

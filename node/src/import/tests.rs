@@ -74,9 +74,10 @@ fn file_level_errors_name_the_file_and_the_problem() {
         open_text("nul.bin", b"CF_WSH,\0\0\0"),
         Err(ImportError::NotText { .. })
     ));
+    // A ZIP that is no workbook.
     assert!(matches!(
         open_text("book.xlsx", b"PK\x03\x04\x14\0\x06\0"),
-        Err(ImportError::NotText { .. })
+        Err(ImportError::Workbook { .. })
     ));
     assert!(matches!(
         open_text("one.csv", "行政处罚决定书文号\n1\n".as_bytes()),
