@@ -1,5 +1,7 @@
 //! Offline import of a 双公示 file into a store: parse and validate rows (see
-//! [`crate::import`]) on one thread, write batches on another.
+//! [`crate::import`]) on one thread, write batches on another. A CSV file is streamed
+//! and at most a few batches are in flight (the channel holds four), so memory stays
+//! bounded whatever the file's size.
 //!
 //! Each batch of valid rows is one atomic write, so an interrupted import leaves every
 //! record whole; rows already stored are recognised on a rerun (same natural key and
@@ -204,6 +206,13 @@ pub fn import_with(
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut parse_result: Result<(), IngestError> = Ok(());
         for outcome in file.rows() {
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    parse_result = Err(e.into());
+                    break;
+                }
+            };
             summary.rows += 1;
             match outcome {
                 RowOutcome::Valid(row) => {
@@ -304,7 +313,7 @@ fn propose_file(
     );
     for outcome in file.rows() {
         summary.rows += 1;
-        match outcome {
+        match outcome? {
             RowOutcome::Valid(row) => {
                 summary.valid += 1;
                 summary.warnings += row.warnings.len() as u64;

@@ -274,6 +274,7 @@ fn generated_workbooks_import_exactly() {
         let valid = |path: &std::path::Path| -> Vec<_> {
             let file = ImportFile::open(path).expect("open");
             file.rows()
+                .map(Result::unwrap)
                 .filter_map(|o| match o {
                     RowOutcome::Valid(r) => Some(r.body),
                     RowOutcome::Invalid(_) => None,

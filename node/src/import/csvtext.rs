@@ -1,36 +1,76 @@
-//! CSV files: decoding, the delimiter, the header row, and the data rows with their
-//! physical line numbers.
+//! CSV files, streamed: the encoding pass, the delimiter, the header row, and the data
+//! rows with their physical line numbers, decoded chunk by chunk as they are parsed.
+//! Memory does not grow with the file: a chunk of bytes, the CSV reader's buffer and
+//! one record.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use csv::StringRecord;
 
 use super::columns::ColumnMap;
-use super::{encoding, row, FieldError, ImportError, RejectedRow, RowOutcome, SourceEncoding};
+use super::encoding::{self, Scan};
+use super::stream::Decoded;
+use super::{row, FieldError, ImportError, RejectedRow, RowOutcome, SourceEncoding};
 
-/// A decoded CSV file.
+/// The CSV reader's buffer.
+const CSV_BUFFER: usize = 1 << 16;
+/// Decoded bytes looked at for the delimiter (the first line's).
+const FIRST_LINE: usize = 1 << 16;
+
+/// Where a file's bytes are: the file (read again for each pass), or memory.
+#[derive(Clone)]
+pub(crate) enum Bytes {
+    /// A file on disk.
+    File(PathBuf),
+    /// Bytes in memory.
+    Memory(Arc<[u8]>),
+}
+
+impl Bytes {
+    /// A reader from the first byte.
+    pub(crate) fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Bytes::File(path) => Box::new(File::open(path)?),
+            Bytes::Memory(bytes) => Box::new(Cursor::new(Arc::clone(bytes))),
+        })
+    }
+}
+
+/// A CSV file: where its bytes are, their encoding and the delimiter.
 pub(crate) struct CsvText {
-    pub encoding: SourceEncoding,
-    text: String,
+    path: PathBuf,
+    bytes: Bytes,
+    scan: Scan,
     delimiter: u8,
 }
 
 impl CsvText {
-    /// Decodes the bytes and reads the header row (line 1).
-    pub(crate) fn decode(
-        path: &Path,
-        bytes: Vec<u8>,
-    ) -> Result<(CsvText, Vec<String>), ImportError> {
-        let (text, encoding) = encoding::decode(path, bytes)?;
-        let delimiter = detect_delimiter(&text);
+    /// Runs the encoding pass and reads the header row (line 1).
+    pub(crate) fn open(path: &Path, bytes: Bytes) -> Result<(CsvText, Vec<String>), ImportError> {
+        let scan = encoding::scan(path, || bytes.open())?;
+        let mut csv = CsvText {
+            path: path.to_path_buf(),
+            bytes,
+            scan,
+            delimiter: b',',
+        };
+        let mut first = Vec::with_capacity(FIRST_LINE);
+        csv.decoded()?
+            .take(FIRST_LINE as u64)
+            .read_to_end(&mut first)
+            .map_err(|e| csv.read_error(e))?;
+        csv.delimiter = detect_delimiter(&String::from_utf8_lossy(&first));
         let not_csv = |reason: String| ImportError::NotCsv {
             file: path.to_path_buf(),
             line: 1,
             reason,
         };
-        let mut reader = reader(&text, delimiter, false);
-        let mut first = StringRecord::new();
-        match reader.read_record(&mut first) {
+        let mut reader = csv.reader(false)?;
+        let mut record = StringRecord::new();
+        match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => {
                 return Err(ImportError::Empty {
@@ -39,45 +79,59 @@ impl CsvText {
             }
             Err(e) => return Err(not_csv(e.to_string())),
         }
-        let header: Vec<String> = first.iter().map(str::to_string).collect();
+        let header: Vec<String> = record.iter().map(str::to_string).collect();
         if header.len() < 2 {
             return Err(not_csv(
                 "the header row has a single column (expected comma-separated columns)".into(),
             ));
         }
-        let csv = CsvText {
-            encoding,
-            text,
-            delimiter,
-        };
         Ok((csv, header))
+    }
+
+    /// The encoding the pass found.
+    pub(crate) fn encoding(&self) -> SourceEncoding {
+        self.scan.encoding
     }
 
     /// The length of the decoded text in bytes.
     pub(crate) fn len(&self) -> u64 {
-        self.text.len() as u64
+        self.scan.decoded_len
     }
 
-    /// The data rows, mapped with `map`.
-    pub(crate) fn rows<'a>(&'a self, map: &'a ColumnMap) -> CsvRows<'a> {
-        CsvRows {
-            text: &self.text,
-            map,
-            reader: reader(&self.text, self.delimiter, true),
-            record: StringRecord::new(),
-            cursor: 0,
-            cursor_line: 1,
-            done: false,
+    fn read_error(&self, source: std::io::Error) -> ImportError {
+        ImportError::Read {
+            file: self.path.clone(),
+            source,
         }
     }
-}
 
-fn reader(text: &str, delimiter: u8, has_headers: bool) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(has_headers)
-        .flexible(true)
-        .from_reader(text.as_bytes())
+    fn decoded(&self) -> Result<Decoded<Box<dyn Read + Send>>, ImportError> {
+        let input = self.bytes.open().map_err(|e| self.read_error(e))?;
+        Ok(Decoded::new(input, self.scan.encoding))
+    }
+
+    fn reader(
+        &self,
+        has_headers: bool,
+    ) -> Result<csv::Reader<Decoded<Box<dyn Read + Send>>>, ImportError> {
+        Ok(csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(has_headers)
+            .flexible(true)
+            .buffer_capacity(CSV_BUFFER)
+            .from_reader(self.decoded()?))
+    }
+
+    /// The data rows, mapped with `map`, read from the first byte again.
+    pub(crate) fn rows<'a>(&'a self, map: &'a ColumnMap) -> Result<CsvRows<'a>, ImportError> {
+        Ok(CsvRows {
+            csv: self,
+            map,
+            reader: self.reader(true)?,
+            record: StringRecord::new(),
+            done: false,
+        })
+    }
 }
 
 /// Comma, unless the first line has more tabs or semicolons than commas.
@@ -90,44 +144,25 @@ fn detect_delimiter(text: &str) -> u8 {
         .unwrap_or(b',')
 }
 
-/// The data rows of a CSV file, parsed one at a time.
+/// The data rows of a CSV file, parsed one at a time as the file is read.
 pub(crate) struct CsvRows<'a> {
-    text: &'a str,
+    csv: &'a CsvText,
     map: &'a ColumnMap,
-    reader: csv::Reader<&'a [u8]>,
+    reader: csv::Reader<Decoded<Box<dyn Read + Send>>>,
     record: StringRecord,
-    cursor: usize,
-    cursor_line: u64,
     done: bool,
 }
 
 impl CsvRows<'_> {
-    /// The physical line of the record whose position is `start`: blank lines that the
-    /// CSV reader skipped before the record are skipped here too.
-    fn line_at(&mut self, start: usize) -> u64 {
-        let bytes = self.text.as_bytes();
-        let mut start = start.max(self.cursor).min(bytes.len());
-        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        let mut prev_cr = false;
-        for &b in &bytes[self.cursor..start] {
-            match b {
-                b'\r' => self.cursor_line += 1,
-                b'\n' if !prev_cr => self.cursor_line += 1,
-                _ => {}
-            }
-            prev_cr = b == b'\r';
-        }
-        self.cursor = start;
-        self.cursor_line
+    fn line_at(&mut self, start: u64) -> u64 {
+        self.reader.get_mut().line_at(start)
     }
 }
 
 impl Iterator for CsvRows<'_> {
-    type Item = RowOutcome;
+    type Item = Result<RowOutcome, ImportError>;
 
-    fn next(&mut self) -> Option<RowOutcome> {
+    fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             let before = self.reader.position().byte();
             let read = self.reader.read_record(&mut self.record);
@@ -136,31 +171,39 @@ impl Iterator for CsvRows<'_> {
                 Ok(false) => self.done = true,
                 Ok(true) => {
                     let start = self.record.position().map_or(before, |p| p.byte());
-                    let line = self.line_at(start as usize);
+                    let line = self.line_at(start);
                     if row::is_repeated_header(self.map, &self.record) {
                         continue;
                     }
                     if let Some(outcome) = row::parse_row(self.map, &self.record, line, bytes_read)
                     {
-                        return Some(outcome);
+                        return Some(Ok(outcome));
                     }
                 }
                 Err(e) => {
+                    if let csv::ErrorKind::Io(_) = e.kind() {
+                        self.done = true;
+                        let source = match e.into_kind() {
+                            csv::ErrorKind::Io(io) => io,
+                            other => std::io::Error::other(format!("{other:?}")),
+                        };
+                        return Some(Err(self.csv.read_error(source)));
+                    }
                     // The reader resumes after an error; stop if it makes no progress.
                     self.done = bytes_read <= before;
-                    let line = self.line_at(before as usize);
+                    let line = self.line_at(before);
                     let error = FieldError {
                         field: "(row)".into(),
                         value: String::new(),
                         reason: format!("CSV error: {e}"),
                     };
-                    return Some(RowOutcome::Invalid(RejectedRow {
+                    return Some(Ok(RowOutcome::Invalid(RejectedRow {
                         line,
                         sheet: None,
                         errors: vec![error],
                         raw: Vec::new(),
                         bytes_read,
-                    }));
+                    })));
                 }
             }
         }

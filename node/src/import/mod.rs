@@ -53,6 +53,11 @@
 //! Lines are counted from the decoded text (a line break is `\n`, `\r\n` or `\r`),
 //! not taken from `csv::Position::line`, which is off by one after `\r\n` line ends and
 //! blank lines. A row's line is the physical line where it starts.
+//!
+//! # Streaming
+//! A CSV file is never held whole: one pass over its bytes decides the encoding (the
+//! `encoding` module), then rows are decoded and parsed chunk by chunk as they are
+//! read (the `stream` and `csvtext` modules), so memory does not grow with the file.
 
 mod cells;
 mod columns;
@@ -65,6 +70,7 @@ mod layouts;
 mod listing;
 mod reject;
 mod row;
+mod stream;
 mod subject;
 #[cfg(test)]
 mod tests;
@@ -87,7 +93,7 @@ pub use values::{
 };
 
 use columns::ColumnMap;
-use csvtext::{CsvRows, CsvText};
+use csvtext::{Bytes, CsvRows, CsvText};
 use workbook::{SheetRows, Workbook};
 
 /// What a file holds, detected from its headers.
@@ -178,13 +184,24 @@ impl ImportFile {
         Self::open_with(path, &ImportOptions::default())
     }
 
-    /// Like [`open`](Self::open), with options (the sheet of a workbook).
+    /// Like [`open`](Self::open), with options (the sheet of a workbook). A CSV file
+    /// is streamed: a first pass decides its encoding, and its rows are read from the
+    /// file as [`rows`](Self::rows) yields them.
     pub fn open_with(path: &Path, options: &ImportOptions) -> Result<ImportFile, ImportError> {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        let read_err = |source| ImportError::Read {
             file: path.to_path_buf(),
             source,
-        })?;
-        Self::from_vec(path, bytes, options)
+        };
+        let mut head = [0u8; 8];
+        let mut file = std::fs::File::open(path).map_err(read_err)?;
+        let n = encoding::read_full(&mut file, &mut head).map_err(read_err)?;
+        match workbook::Format::sniff(&head[..n]) {
+            Some(format) => {
+                let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(read_err)?);
+                Self::workbook(path, reader, format, options)
+            }
+            None => Self::csv(path, Bytes::File(path.to_path_buf())),
+        }
     }
 
     /// Like [`open`](Self::open) for bytes already in memory; `path` names the source in
@@ -198,21 +215,36 @@ impl ImportFile {
         bytes: Vec<u8>,
         options: &ImportOptions,
     ) -> Result<ImportFile, ImportError> {
-        let mut warnings = Vec::new();
-        let (source, header, at) = match workbook::Format::sniff(&bytes) {
-            Some(format) => {
-                let reader = std::io::Cursor::new(bytes);
-                let (book, header, at, notes) =
-                    workbook::open(path, reader, format, options.sheet.as_deref())?;
-                warnings.extend(notes);
-                (Source::Workbook(book), header, at)
-            }
-            None => {
-                let (csv, header) = CsvText::decode(path, bytes)?;
-                (Source::Csv(csv), header, Place::Line(1))
-            }
-        };
-        let map = ColumnMap::new(path, &at, &header, &mut warnings)?;
+        match workbook::Format::sniff(&bytes) {
+            Some(format) => Self::workbook(path, std::io::Cursor::new(bytes), format, options),
+            None => Self::csv(path, Bytes::Memory(bytes.into())),
+        }
+    }
+
+    fn workbook<RS: std::io::Read + std::io::Seek>(
+        path: &Path,
+        reader: RS,
+        format: workbook::Format,
+        options: &ImportOptions,
+    ) -> Result<ImportFile, ImportError> {
+        let (book, header, at, warnings) =
+            workbook::open(path, reader, format, options.sheet.as_deref())?;
+        Self::mapped(path, Source::Workbook(book), header, &at, warnings)
+    }
+
+    fn csv(path: &Path, bytes: Bytes) -> Result<ImportFile, ImportError> {
+        let (csv, header) = CsvText::open(path, bytes)?;
+        Self::mapped(path, Source::Csv(csv), header, &Place::Line(1), Vec::new())
+    }
+
+    fn mapped(
+        path: &Path,
+        source: Source,
+        header: Vec<String>,
+        at: &Place,
+        mut warnings: Vec<String>,
+    ) -> Result<ImportFile, ImportError> {
+        let map = ColumnMap::new(path, at, &header, &mut warnings)?;
         Ok(ImportFile {
             path: path.to_path_buf(),
             source,
@@ -240,7 +272,7 @@ impl ImportFile {
     /// The encoding the file was decoded from (a workbook's text is Unicode: UTF-8).
     pub fn encoding(&self) -> SourceEncoding {
         match &self.source {
-            Source::Csv(csv) => csv.encoding,
+            Source::Csv(csv) => csv.encoding(),
             Source::Workbook(_) => SourceEncoding::Utf8,
         }
     }
@@ -254,7 +286,8 @@ impl ImportFile {
     }
 
     /// The end of [`ParsedRow::bytes_read`]: the decoded text's length in bytes for a
-    /// CSV file, the number of rows below the headers for a workbook.
+    /// CSV file (measured by the encoding pass), the number of rows below the headers
+    /// for a workbook.
     pub fn total_bytes(&self) -> u64 {
         match &self.source {
             Source::Csv(csv) => csv.len(),
@@ -273,11 +306,15 @@ impl ImportFile {
         &self.warnings
     }
 
-    /// The data rows, in file order (sheet after sheet for a workbook).
+    /// The data rows, in file order (sheet after sheet for a workbook). A CSV file is
+    /// read again from its first byte; an error reading it ends the rows.
     pub fn rows(&self) -> Rows<'_> {
         Rows {
             inner: match &self.source {
-                Source::Csv(csv) => RowsInner::Csv(csv.rows(&self.map)),
+                Source::Csv(csv) => match csv.rows(&self.map) {
+                    Ok(rows) => RowsInner::Csv(Box::new(rows)),
+                    Err(e) => RowsInner::Failed(Some(e)),
+                },
                 Source::Workbook(book) => RowsInner::Sheets(book.rows(&self.map)),
             },
         }
@@ -305,17 +342,20 @@ pub struct Rows<'a> {
 }
 
 enum RowsInner<'a> {
-    Csv(CsvRows<'a>),
+    Csv(Box<CsvRows<'a>>),
     Sheets(SheetRows<'a>),
+    Failed(Option<ImportError>),
 }
 
+/// Each row's outcome; an error (the file could not be read further) ends the rows.
 impl Iterator for Rows<'_> {
-    type Item = RowOutcome;
+    type Item = Result<RowOutcome, ImportError>;
 
-    fn next(&mut self) -> Option<RowOutcome> {
+    fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
             RowsInner::Csv(rows) => rows.next(),
-            RowsInner::Sheets(rows) => rows.next(),
+            RowsInner::Sheets(rows) => rows.next().map(Ok),
+            RowsInner::Failed(e) => e.take().map(Err),
         }
     }
 }
