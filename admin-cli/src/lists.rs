@@ -206,7 +206,7 @@ fn print_trail(entries: &[ListEntryView], format: Format) -> anyhow::Result<()> 
 /// Runs a `list` subcommand.
 pub(crate) fn run(cmd: &ListCommand, format: Format) -> anyhow::Result<bool> {
     let (node, req) = match cmd {
-        ListCommand::Propose(a) => return online::import(&a.node, &a.files, format),
+        ListCommand::Propose(a) => return online::import(&a.node, &a.files, None, format),
         ListCommand::Review(a) | ListCommand::Confirm(a) | ListCommand::Reject(a) => {
             let action = match cmd {
                 ListCommand::Review(_) => ListAction::Review,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use credithub_node::import::ImportOptions;
 use credithub_node::ingest::{self, ImportSummary};
 use credithub_node::Store;
 use credithub_protocol::{DivisionCode, Scope};
@@ -30,7 +31,12 @@ pub(crate) struct ImportArgs {
     /// administrator must review and confirm them; online, the certificate used).
     #[arg(long)]
     proposer: Option<String>,
-    /// Files in the national formats (UTF-8 or GB18030/GBK): penalties and licences
+    /// The sheet of an .xlsx/.xls workbook to import (default: every sheet whose
+    /// header names known columns; sheets imported together must share one header).
+    #[arg(long, value_name = "NAME")]
+    sheet: Option<String>,
+    /// Files in the national formats (CSV in UTF-8 or GB18030/GBK, or .xlsx/.xls
+    /// workbooks): penalties and licences
     /// (CF_/XK_ codes or Chinese headers, today's or the older pre-2019 and 2016
     /// layouts), red and black lists, dishonest judgment
     /// debtors, and old-to-new code mappings (新旧代码映射).
@@ -45,7 +51,12 @@ const LISTED_IN_TABLE: usize = 10;
 /// Runs `import`; returns whether every row of every file was accepted.
 pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> {
     let Some(data_dir) = &args.target.data_dir else {
-        return online::import(&args.target.node, &args.files, format);
+        return online::import(
+            &args.target.node,
+            &args.files,
+            args.sheet.as_deref(),
+            format,
+        );
     };
     let store = open_dir(data_dir, args.jurisdiction)?;
     let mut summaries: Vec<ImportSummary> = Vec::new();
@@ -61,9 +72,13 @@ pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> 
             (None, _) => ingest::default_reject_path(file),
         };
         let bar = progress_bar(0, &file.display().to_string());
-        let summary = ingest::import_file_as(
+        let options = ImportOptions {
+            sheet: args.sheet.clone(),
+        };
+        let summary = ingest::import_with(
             &store,
             file,
+            &options,
             &reject_path,
             args.proposer.as_deref(),
             |done, total| {
@@ -118,7 +133,11 @@ pub(crate) fn import(args: &ImportArgs, format: Format) -> anyhow::Result<bool> 
                         .unwrap_or_default()
                 );
                 for r in s.first_rejects.iter().take(LISTED_IN_TABLE) {
-                    say!("  line {}: {}", r.line, r.errors.join("; "));
+                    let at = match &r.sheet {
+                        Some(sheet) => format!("sheet {sheet} row {}", r.line),
+                        None => format!("line {}", r.line),
+                    };
+                    say!("  {at}: {}", r.errors.join("; "));
                 }
                 let listed = s.first_rejects.len().min(LISTED_IN_TABLE) as u64;
                 if s.rejected > listed {

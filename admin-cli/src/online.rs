@@ -493,12 +493,17 @@ pub(crate) fn drain(args: &NodeArgs, yes: bool, format: Format) -> anyhow::Resul
 
 /// Runs `import --node`: uploads each file and imports it at the running node.
 /// Returns whether every row was accepted.
-pub(crate) fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyhow::Result<bool> {
+pub(crate) fn import(
+    args: &NodeArgs,
+    files: &[PathBuf],
+    sheet: Option<&str>,
+    format: Format,
+) -> anyhow::Result<bool> {
     let summaries: Vec<serde_json::Value> = args.with(async |c| {
         let mut out = Vec::new();
         for f in files {
             let json = c
-                .import(f)
+                .import(f, sheet)
                 .await
                 .with_context(|| format!("importing {}", f.display()))?;
             out.push(serde_json::from_str(&json)?);
@@ -553,7 +558,11 @@ pub(crate) fn import(args: &NodeArgs, files: &[PathBuf], format: Format) -> anyh
                         .flatten()
                         .filter_map(|e| e.as_str())
                         .collect();
-                    say!("  line {}: {}", r["line"], errors.join("; "));
+                    let at = match r["sheet"].as_str() {
+                        Some(sheet) => format!("sheet {sheet} row {}", r["line"]),
+                        None => format!("line {}", r["line"]),
+                    };
+                    say!("  {at}: {}", errors.join("; "));
                 }
             }
         }

@@ -317,7 +317,7 @@ pub fn csv_import(data: &[u8]) {
     let origin = DivisionCode::from_u32(320500).expect("Suzhou");
     let mut rejects = RejectWriter::create(&reject_file, file.header());
     let (mut last_line, mut last_bytes, mut rows) = (1u64, 0u64, 0u64);
-    for outcome in file.rows() {
+    for outcome in file.rows().map_while(Result::ok) {
         rows += 1;
         // Every row takes at least one byte (the reader stops when it makes no progress).
         assert!(rows <= total + 1, "more rows than bytes");

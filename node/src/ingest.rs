@@ -1,5 +1,7 @@
 //! Offline import of a 双公示 file into a store: parse and validate rows (see
-//! [`crate::import`]) on one thread, write batches on another.
+//! [`crate::import`]) on one thread, write batches on another. A CSV file is streamed
+//! and at most a few batches are in flight (the channel holds four), so memory stays
+//! bounded whatever the file's size.
 //!
 //! Each batch of valid rows is one atomic write, so an interrupted import leaves every
 //! record whole; rows already stored are recognised on a rerun (same natural key and
@@ -13,7 +15,7 @@ use serde::Serialize;
 
 use crate::clock::now_millis;
 use crate::import::{
-    ImportError, ImportFile, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
+    ImportError, ImportFile, ImportOptions, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
 };
 use crate::store::{ApplyStats, PreparedLocal, Store, StoreError};
 
@@ -53,8 +55,12 @@ pub enum IngestError {
 /// One rejected row as listed in a summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectSummary {
-    /// The physical line in the file where the row starts.
+    /// The physical line in the file where the row starts; in a workbook, the row's
+    /// number in its sheet.
     pub line: u64,
+    /// The row's sheet, in a workbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// `FIELD: reason` for each problem.
     pub errors: Vec<String>,
 }
@@ -69,8 +75,11 @@ pub struct ImportSummary {
     /// The header layout: `codes`, `chinese`, `pre-2019` or `2016` (see
     /// [`Layout`](crate::import::Layout)).
     pub layout: String,
-    /// `utf-8` or `gb18030`.
+    /// `utf-8` or `gb18030` (`utf-8` for a workbook).
     pub encoding: String,
+    /// The sheets imported, for a workbook.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sheets: Vec<String>,
     /// Data rows read.
     pub rows: u64,
     /// Rows that passed validation.
@@ -105,6 +114,7 @@ impl ImportSummary {
                 SourceEncoding::Utf8 => "utf-8".into(),
                 SourceEncoding::Gb18030 => "gb18030".into(),
             },
+            sheets: file.sheets(),
             rows: 0,
             valid: 0,
             rejected: 0,
@@ -152,10 +162,23 @@ pub fn import_file_as(
     path: &Path,
     reject_path: &Path,
     proposer: Option<&str>,
+    progress: impl FnMut(u64, u64),
+) -> Result<ImportSummary, IngestError> {
+    let options = ImportOptions::default();
+    import_with(store, path, &options, reject_path, proposer, progress)
+}
+
+/// [`import_file_as`] with options: the sheet of a workbook to import.
+pub fn import_with(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+    reject_path: &Path,
+    proposer: Option<&str>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ImportSummary, IngestError> {
     let started = Instant::now();
-    let file = ImportFile::open(path)?;
+    let file = ImportFile::open_with(path, options)?;
     if file.kind().is_list() {
         let Some(by) = proposer else {
             return Err(IngestError::NoProposer {
@@ -166,7 +189,7 @@ pub fn import_file_as(
     }
     let total = file.total_bytes();
     let mut summary = ImportSummary::of(&file);
-    let mut rejects = RejectWriter::create(reject_path, file.header());
+    let mut rejects = reject_writer(reject_path, &file);
 
     let stats = std::thread::scope(|scope| -> Result<ApplyStats, IngestError> {
         // Parsing, validation and encoding run here; comparing and writing on the
@@ -183,6 +206,13 @@ pub fn import_file_as(
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut parse_result: Result<(), IngestError> = Ok(());
         for outcome in file.rows() {
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    parse_result = Err(e.into());
+                    break;
+                }
+            };
             summary.rows += 1;
             match outcome {
                 RowOutcome::Valid(row) => {
@@ -229,6 +259,16 @@ pub fn import_file_as(
     Ok(summary)
 }
 
+/// The reject file of `file`: with a `_sheet` column for a workbook.
+fn reject_writer(path: &Path, file: &ImportFile) -> RejectWriter {
+    let writer = RejectWriter::create(path, file.header());
+    if file.sheets().is_empty() {
+        writer
+    } else {
+        writer.with_sheets()
+    }
+}
+
 fn record_reject(
     row: &RejectedRow,
     rejects: &mut RejectWriter,
@@ -238,6 +278,7 @@ fn record_reject(
     if summary.first_rejects.len() < LISTED_REJECTS {
         summary.first_rejects.push(RejectSummary {
             line: row.line,
+            sheet: row.sheet.clone(),
             errors: row
                 .errors
                 .iter()
@@ -262,7 +303,7 @@ fn propose_file(
     use credithub_protocol::review;
     let total = file.total_bytes();
     let mut summary = ImportSummary::of(file);
-    let mut rejects = RejectWriter::create(reject_path, file.header());
+    let mut rejects = reject_writer(reject_path, file);
     let note = format!(
         "imported from {}",
         file.path()
@@ -272,7 +313,7 @@ fn propose_file(
     );
     for outcome in file.rows() {
         summary.rows += 1;
-        match outcome {
+        match outcome? {
             RowOutcome::Valid(row) => {
                 summary.valid += 1;
                 summary.warnings += row.warnings.len() as u64;

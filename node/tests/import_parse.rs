@@ -23,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 fn parse(name: &str) -> (ImportFile, Vec<ParsedRow>, Vec<RejectedRow>) {
     let file = ImportFile::open(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
     let (mut valid, mut rejected) = (Vec::new(), Vec::new());
-    for outcome in file.rows() {
+    for outcome in file.rows().map(Result::unwrap) {
         match outcome {
             RowOutcome::Valid(r) => valid.push(r),
             RowOutcome::Invalid(r) => rejected.push(r),
@@ -239,7 +239,11 @@ fn import_penalties_with_codes_in_utf8() {
     );
 
     // Progress offsets grow and stay within the decoded text.
-    let mut offsets: Vec<u64> = file.rows().map(|o| o.bytes_read()).collect();
+    let mut offsets: Vec<u64> = file
+        .rows()
+        .map(Result::unwrap)
+        .map(|o| o.bytes_read())
+        .collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]));
     assert!(offsets.pop().unwrap() <= file.total_bytes());
 }
@@ -404,7 +408,7 @@ fn import_reject_file_round_trip() {
     // The reject file imports again, refusing the same fields of the same rows.
     let (again, valid, rejected_again) = {
         let f = ImportFile::open(&path).unwrap();
-        let outcomes: Vec<RowOutcome> = f.rows().collect();
+        let outcomes: Vec<RowOutcome> = f.rows().map(Result::unwrap).collect();
         let (v, r): (Vec<_>, Vec<_>) = outcomes
             .into_iter()
             .partition(|o| matches!(o, RowOutcome::Valid(_)));

@@ -66,18 +66,33 @@ impl AdminClient {
         answer(&mut recv).await
     }
 
-    /// Uploads a file and imports it at the node; returns the summary (JSON).
-    pub async fn import(&self, file: &Path) -> Result<String, LinkError> {
+    /// Uploads a file and imports it at the node (only `sheet` of a workbook, when
+    /// named); returns the summary (JSON).
+    pub async fn import(&self, file: &Path, sheet: Option<&str>) -> Result<String, LinkError> {
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "import.csv".into());
-        let bytes = std::fs::read(file)?;
+        // Streamed: one chunk in memory at a time, whatever the file's size.
+        let mut input = std::fs::File::open(file)?;
+        let begin = match sheet {
+            Some(sheet) => AdminRequest::ImportBeginSheet {
+                name,
+                sheet: sheet.to_string(),
+            },
+            None => AdminRequest::ImportBegin { name },
+        };
         let (mut send, mut recv) = self.conn.open_bi().await?;
         let upload = async {
-            write_value(&mut send, &AdminRequest::ImportBegin { name }).await?;
-            for chunk in bytes.chunks(IMPORT_CHUNK) {
-                write_value(&mut send, &AdminRequest::ImportChunk(chunk.to_vec())).await?;
+            write_value(&mut send, &begin).await?;
+            let mut chunk = vec![0u8; IMPORT_CHUNK];
+            loop {
+                let n = read_chunk(&mut input, &mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                let part = AdminRequest::ImportChunk(chunk[..n].to_vec());
+                write_value(&mut send, &part).await?;
             }
             write_value(&mut send, &AdminRequest::ImportEnd).await?;
             send.finish()?;
@@ -121,4 +136,18 @@ async fn answer(recv: &mut quinn::RecvStream) -> Result<AdminResponse, LinkError
         .ok_or(LinkError::Peer(PeerError::EndedEarly {
             during: "before answering",
         }))
+}
+
+/// Fills `buf` from `input` as far as it goes; returns the bytes read (0 at the end).
+fn read_chunk(input: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -217,6 +217,14 @@ pub enum AdminRequest {
         /// The entry.
         key: RecordKey,
     },
+    /// [`ImportBegin`](Self::ImportBegin) of a workbook's one sheet. (A variant of its
+    /// own, last, so that nodes of earlier releases still read every other request.)
+    ImportBeginSheet {
+        /// The file's name (for messages).
+        name: String,
+        /// The sheet to import.
+        sheet: String,
+    },
 }
 
 /// A review step asked by [`AdminRequest::ListStep`].

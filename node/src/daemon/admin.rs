@@ -13,6 +13,7 @@ use crate::admin::{
 };
 use crate::certs::{Identity, Role};
 use crate::clock::now_millis;
+use crate::import::ImportOptions;
 use crate::ingest;
 use crate::link::frame::{read_frame, read_value, write_frame};
 use crate::link::session::{blocking, SessionStats};
@@ -162,7 +163,10 @@ pub async fn request(
         AdminRequest::AuditList { from, limit } => AdminResponse::AuditEntries(blocking(|| {
             store.audit_entries(from, limit.min(10_000) as usize)
         })?),
-        AdminRequest::ImportBegin { name } => import(node, admin, &name, recv).await?,
+        AdminRequest::ImportBegin { name } => import(node, admin, &name, None, recv).await?,
+        AdminRequest::ImportBeginSheet { name, sheet } => {
+            import(node, admin, &name, Some(sheet), recv).await?
+        }
         AdminRequest::ImportChunk(_) | AdminRequest::ImportEnd => {
             anyhow::bail!("import chunk without import-begin")
         }
@@ -306,6 +310,7 @@ async fn import(
     node: &Arc<Node>,
     admin: &str,
     name: &str,
+    sheet: Option<String>,
     recv: &mut RecvStream,
 ) -> anyhow::Result<AdminResponse> {
     let safe: String = name
@@ -336,8 +341,17 @@ async fn import(
     tracing::info!(admin, file = name, "online import");
     let rejects = path.with_extension("rejects.csv");
     // List and court files: the importing certificate proposes their entries.
-    let summary =
-        blocking(|| ingest::import_file_as(&node.store, &path, &rejects, Some(admin), |_, _| {}));
+    let options = ImportOptions { sheet };
+    let summary = blocking(|| {
+        ingest::import_with(
+            &node.store,
+            &path,
+            &options,
+            &rejects,
+            Some(admin),
+            |_, _| {},
+        )
+    });
     let _ = std::fs::remove_file(&path);
     let summary = summary?;
     node.dirty.notify_one();

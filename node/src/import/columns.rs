@@ -8,7 +8,7 @@ use csv::StringRecord;
 
 use super::headers::{self, Field};
 use super::layouts::{self, Layout};
-use super::{FileKind, ImportError};
+use super::{FileKind, ImportError, Place};
 
 /// What one column of the file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +42,12 @@ impl ColumnMap {
     /// columns that look like codes but are not known ones.
     pub(crate) fn new(
         path: &Path,
+        at: &Place,
         header: &[String],
         warnings: &mut Vec<String>,
     ) -> Result<ColumnMap, ImportError> {
         let normalised: Vec<String> = header.iter().map(|h| headers::normalise(h)).collect();
-        let kind = detect_kind(path, &normalised)?;
+        let kind = detect_kind(path, at, &normalised)?;
         let layout = layouts::detect(kind, &normalised);
         let mut columns = Vec::with_capacity(header.len());
         let mut index = HashMap::new();
@@ -78,6 +79,7 @@ impl ColumnMap {
                 if let Some(&first) = seen.get(&key) {
                     return Err(ImportError::DuplicateColumn {
                         file: path.to_path_buf(),
+                        at: Box::new(at.clone()),
                         field: key,
                         first_column: clean_header(&header[first]),
                         second_column: text,
@@ -108,6 +110,7 @@ impl ColumnMap {
         }
         if !missing.is_empty() {
             return Err(ImportError::MissingColumns {
+                at: at.clone(),
                 file: path.to_path_buf(),
                 missing,
                 unrecognised,
@@ -154,7 +157,7 @@ fn clean_header(raw: &str) -> String {
         .to_string()
 }
 
-fn detect_kind(path: &Path, normalised: &[String]) -> Result<FileKind, ImportError> {
+fn detect_kind(path: &Path, at: &Place, normalised: &[String]) -> Result<FileKind, ImportError> {
     let mut votes: Vec<(FileKind, usize)> = Vec::new();
     for h in normalised {
         if let Some(kind) = headers::kind_hint(h).or_else(|| layouts::kind_hint(h)) {
@@ -166,6 +169,7 @@ fn detect_kind(path: &Path, normalised: &[String]) -> Result<FileKind, ImportErr
     }
     let unknown = |reason: String| ImportError::UnknownKind {
         file: path.to_path_buf(),
+        at: at.clone(),
         reason,
     };
     votes.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
@@ -203,7 +207,7 @@ mod tests {
 
     fn map(headers: &[&str]) -> Result<ColumnMap, ImportError> {
         let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        ColumnMap::new(Path::new("x.csv"), &h, &mut Vec::new())
+        ColumnMap::new(Path::new("x.csv"), &Place::Line(1), &h, &mut Vec::new())
     }
 
     const PENALTY: [&str; 8] = [

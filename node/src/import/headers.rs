@@ -369,7 +369,7 @@ pub(crate) fn normalise(header: &str) -> String {
 /// Headers that the reject file adds; they are ignored on import so that a corrected
 /// reject file can be imported again.
 pub(crate) fn is_reject_meta(normalised: &str) -> bool {
-    normalised == "_LINE" || normalised == "_ERRORS"
+    matches!(normalised, "_LINE" | "_ERRORS" | "_SHEET")
 }
 
 /// What a normalised header says about the file kind: the kind whose column it is,

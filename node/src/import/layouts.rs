@@ -149,9 +149,17 @@ pub(crate) fn kind_hint(normalised: &str) -> Option<FileKind> {
     kinds.all(|k| k == first).then_some(first)
 }
 
-/// Headers of the older layouts that today's files may carry as extra columns, so that
-/// they do not tell an older layout.
-const NOT_MARKERS: &[&str] = &["当前状态"];
+/// Headers of the older layouts that today's files may carry as extra columns (a
+/// penalty's state, the local code, the update time), so that they do not tell an
+/// older layout; in a current file they stay extra columns under their own headers.
+const NOT_MARKERS: &[&str] = &[
+    "当前状态",
+    "DFBM",
+    "地方编码",
+    "SJC",
+    "数据更新时间戳",
+    "数据更新时间",
+];
 
 /// Whether a normalised header is used only by the older layouts of `kind`: an older
 /// code or name that today's layouts do not know.
@@ -203,6 +211,22 @@ pub(crate) fn lookup(normalised: &str, kind: FileKind, layout: Layout) -> Option
     headers::lookup(normalised, kind)
 }
 
+/// Whether a normalised header cell names a column of any kind of file, in any layout:
+/// what tells a spreadsheet's header row from the title rows above it.
+pub(crate) fn is_known(normalised: &str) -> bool {
+    const KINDS: [FileKind; 5] = [
+        FileKind::Penalty,
+        FileKind::Licence,
+        FileKind::List,
+        FileKind::CourtList,
+        FileKind::Mapping,
+    ];
+    !normalised.is_empty()
+        && KINDS
+            .iter()
+            .any(|&k| lookup(normalised, k, Layout::Pre2019).is_some())
+}
+
 /// How messages name a column a file lacks, in the file's layout:
 /// `CF_JG (处罚结果)` for a pre-2019 file, `CF_NR (处罚内容)` for a current one.
 pub(crate) fn describe(field: Field, kind: FileKind, layout: Layout) -> String {
@@ -247,6 +271,14 @@ mod tests {
         );
         assert_eq!(
             detect(p, &norm(&["CF_WSH", "CF_CFMC", "CF_XZJG", "DFBM"])),
+            Layout::Pre2019
+        );
+        assert_eq!(
+            detect(p, &norm(&["CF_XDR_MC", "CF_XDR_LB", "CF_CFJG", "DFBM"])),
+            Layout::Codes
+        );
+        assert_eq!(
+            detect(p, &norm(&["CF_WSH", "CF_CFMC", "CF_XZJG"])),
             Layout::Pre2019
         );
         assert_eq!(

@@ -7,6 +7,13 @@
 //! [`RejectedRow`] listing every [`FieldError`] found. [`RejectWriter`] writes the
 //! rejected rows to a CSV file for the data provider.
 //!
+//! An `.xlsx` or `.xls` workbook (told by its first bytes, not its name) is read the same
+//! way, sheet by sheet (the `workbook` and `cells` modules): every sheet with a known
+//! header, or the one named in [`ImportOptions`]; the header row may sit below title
+//! rows and span two rows; date cells become dates and numbers read as shown. A
+//! workbook's rows are numbered as the sheet numbers them, and its rejects name the
+//! sheet.
+
 //! # Headers
 //! Columns are recognised by their national codes (`CF_XDR_MC`, `XK_WSH`, `BZ`, …) or
 //! the Chinese names of national and provincial templates (`行政相对人名称`,
@@ -46,8 +53,15 @@
 //! Lines are counted from the decoded text (a line break is `\n`, `\r\n` or `\r`),
 //! not taken from `csv::Position::line`, which is off by one after `\r\n` line ends and
 //! blank lines. A row's line is the physical line where it starts.
+//!
+//! # Streaming
+//! A CSV file is never held whole: one pass over its bytes decides the encoding (the
+//! `encoding` module), then rows are decoded and parsed chunk by chunk as they are
+//! read (the `stream` and `csvtext` modules), so memory does not grow with the file.
 
+mod cells;
 mod columns;
+mod csvtext;
 mod details;
 mod encoding;
 mod error;
@@ -56,18 +70,21 @@ mod layouts;
 mod listing;
 mod reject;
 mod row;
+mod stream;
 mod subject;
 #[cfg(test)]
 mod tests;
 mod values;
+mod workbook;
+#[cfg(test)]
+mod workbook_tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use credithub_protocol::record::{RecordBody, RecordKind};
-use csv::StringRecord;
 
-pub use error::ImportError;
+pub use error::{ImportError, Place};
 pub use layouts::Layout;
 pub use reject::RejectWriter;
 pub use values::{
@@ -76,7 +93,8 @@ pub use values::{
 };
 
 use columns::ColumnMap;
-use headers::Field;
+use csvtext::{Bytes, CsvRows, CsvText};
+use workbook::{SheetRows, Workbook};
 
 /// What a file holds, detected from its headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,65 +154,100 @@ pub enum SourceEncoding {
     Gb18030,
 }
 
-/// An opened import file: decoded text, encoding, kind and header mapping.
+/// How to open an import file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// A spreadsheet's sheet to import (default: every sheet with a known header).
+    pub sheet: Option<String>,
+}
+
+/// Where an import file's rows come from.
+enum Source {
+    Csv(CsvText),
+    Workbook(Workbook),
+}
+
+/// An opened import file: its source (CSV text or a workbook's sheets), kind, layout
+/// and header mapping.
 pub struct ImportFile {
     path: PathBuf,
-    encoding: SourceEncoding,
-    text: String,
-    delimiter: u8,
+    source: Source,
     header: Vec<String>,
     map: ColumnMap,
     warnings: Vec<String>,
 }
 
 impl ImportFile {
-    /// Reads and decodes a file and maps its header row.
+    /// Reads a file (CSV, or an `.xlsx`/`.xls` workbook: every sheet) and maps its
+    /// header row.
     pub fn open(path: &Path) -> Result<ImportFile, ImportError> {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        Self::open_with(path, &ImportOptions::default())
+    }
+
+    /// Like [`open`](Self::open), with options (the sheet of a workbook). A CSV file
+    /// is streamed: a first pass decides its encoding, and its rows are read from the
+    /// file as [`rows`](Self::rows) yields them.
+    pub fn open_with(path: &Path, options: &ImportOptions) -> Result<ImportFile, ImportError> {
+        let read_err = |source| ImportError::Read {
             file: path.to_path_buf(),
             source,
-        })?;
-        Self::from_vec(path, bytes)
+        };
+        let mut head = [0u8; 8];
+        let mut file = std::fs::File::open(path).map_err(read_err)?;
+        let n = encoding::read_full(&mut file, &mut head).map_err(read_err)?;
+        match workbook::Format::sniff(&head[..n]) {
+            Some(format) => {
+                let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(read_err)?);
+                Self::workbook(path, reader, format, options)
+            }
+            None => Self::csv(path, Bytes::File(path.to_path_buf())),
+        }
     }
 
     /// Like [`open`](Self::open) for bytes already in memory; `path` names the source in
     /// messages.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<ImportFile, ImportError> {
-        Self::from_vec(path, bytes.to_vec())
+        Self::from_vec(path, bytes.to_vec(), &ImportOptions::default())
     }
 
-    fn from_vec(path: &Path, bytes: Vec<u8>) -> Result<ImportFile, ImportError> {
-        let (text, encoding) = encoding::decode(path, bytes)?;
-        let delimiter = detect_delimiter(&text);
-        let not_csv = |reason: String| ImportError::NotCsv {
-            file: path.to_path_buf(),
-            line: 1,
-            reason,
-        };
-        let mut reader = reader(&text, delimiter, false);
-        let mut first = StringRecord::new();
-        match reader.read_record(&mut first) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(ImportError::Empty {
-                    file: path.to_path_buf(),
-                })
-            }
-            Err(e) => return Err(not_csv(e.to_string())),
+    fn from_vec(
+        path: &Path,
+        bytes: Vec<u8>,
+        options: &ImportOptions,
+    ) -> Result<ImportFile, ImportError> {
+        match workbook::Format::sniff(&bytes) {
+            Some(format) => Self::workbook(path, std::io::Cursor::new(bytes), format, options),
+            None => Self::csv(path, Bytes::Memory(bytes.into())),
         }
-        let header: Vec<String> = first.iter().map(str::to_string).collect();
-        if header.len() < 2 {
-            return Err(not_csv(
-                "the header row has a single column (expected comma-separated columns)".into(),
-            ));
-        }
-        let mut warnings = Vec::new();
-        let map = ColumnMap::new(path, &header, &mut warnings)?;
+    }
+
+    fn workbook<RS: std::io::Read + std::io::Seek>(
+        path: &Path,
+        reader: RS,
+        format: workbook::Format,
+        options: &ImportOptions,
+    ) -> Result<ImportFile, ImportError> {
+        let (book, header, at, warnings) =
+            workbook::open(path, reader, format, options.sheet.as_deref())?;
+        Self::mapped(path, Source::Workbook(book), header, &at, warnings)
+    }
+
+    fn csv(path: &Path, bytes: Bytes) -> Result<ImportFile, ImportError> {
+        let (csv, header) = CsvText::open(path, bytes)?;
+        Self::mapped(path, Source::Csv(csv), header, &Place::Line(1), Vec::new())
+    }
+
+    fn mapped(
+        path: &Path,
+        source: Source,
+        header: Vec<String>,
+        at: &Place,
+        mut warnings: Vec<String>,
+    ) -> Result<ImportFile, ImportError> {
+        let map = ColumnMap::new(path, at, &header, &mut warnings)?;
         Ok(ImportFile {
             path: path.to_path_buf(),
-            encoding,
-            text,
-            delimiter,
+            source,
             header,
             map,
             warnings,
@@ -216,14 +269,30 @@ impl ImportFile {
         self.map.layout
     }
 
-    /// The encoding the file was decoded from.
+    /// The encoding the file was decoded from (a workbook's text is Unicode: UTF-8).
     pub fn encoding(&self) -> SourceEncoding {
-        self.encoding
+        match &self.source {
+            Source::Csv(csv) => csv.encoding(),
+            Source::Workbook(_) => SourceEncoding::Utf8,
+        }
     }
 
-    /// The length of the decoded text in bytes: the end of [`ParsedRow::bytes_read`].
+    /// The sheets imported from a workbook, in order (empty for a CSV file).
+    pub fn sheets(&self) -> Vec<String> {
+        match &self.source {
+            Source::Csv(_) => Vec::new(),
+            Source::Workbook(book) => book.sheet_names(),
+        }
+    }
+
+    /// The end of [`ParsedRow::bytes_read`]: the decoded text's length in bytes for a
+    /// CSV file (measured by the encoding pass), the number of rows below the headers
+    /// for a workbook.
     pub fn total_bytes(&self) -> u64 {
-        self.text.len() as u64
+        match &self.source {
+            Source::Csv(csv) => csv.len(),
+            Source::Workbook(book) => book.len(),
+        }
     }
 
     /// The header row as written (decoded), for [`RejectWriter::create`].
@@ -231,136 +300,63 @@ impl ImportFile {
         &self.header
     }
 
-    /// File-level notes, e.g. columns that look like codes but are not known ones.
+    /// File-level notes, e.g. columns that look like codes but are not known ones, or
+    /// sheets skipped.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
-    /// The data rows, in file order.
+    /// The data rows, in file order (sheet after sheet for a workbook). A CSV file is
+    /// read again from its first byte; an error reading it ends the rows.
     pub fn rows(&self) -> Rows<'_> {
         Rows {
-            file: self,
-            reader: reader(&self.text, self.delimiter, true),
-            record: StringRecord::new(),
-            cursor: 0,
-            cursor_line: 1,
-            done: false,
+            inner: match &self.source {
+                Source::Csv(csv) => match csv.rows(&self.map) {
+                    Ok(rows) => RowsInner::Csv(Box::new(rows)),
+                    Err(e) => RowsInner::Failed(Some(e)),
+                },
+                Source::Workbook(book) => RowsInner::Sheets(book.rows(&self.map)),
+            },
         }
     }
 }
 
-/// Shows the path, encoding, kind, size and header, not the text.
+/// Shows the path, kind, layout and header, not the text.
 impl fmt::Debug for ImportFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImportFile")
             .field("path", &self.path)
-            .field("encoding", &self.encoding)
+            .field("encoding", &self.encoding())
             .field("kind", &self.map.kind)
             .field("layout", &self.map.layout)
-            .field("total_bytes", &self.text.len())
+            .field("sheets", &self.sheets())
+            .field("total_bytes", &self.total_bytes())
             .field("header", &self.header)
             .finish_non_exhaustive()
     }
 }
 
-fn reader(text: &str, delimiter: u8, has_headers: bool) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(has_headers)
-        .flexible(true)
-        .from_reader(text.as_bytes())
-}
-
-/// Comma, unless the first line has more tabs or semicolons than commas.
-fn detect_delimiter(text: &str) -> u8 {
-    let first = text.lines().next().unwrap_or_default();
-    let count = |c: char| first.matches(c).count();
-    [b',', b'\t', b';']
-        .into_iter()
-        .max_by_key(|&d| (count(char::from(d)), d == b','))
-        .unwrap_or(b',')
-}
-
 /// The data rows of an [`ImportFile`], parsed one at a time.
 pub struct Rows<'a> {
-    file: &'a ImportFile,
-    reader: csv::Reader<&'a [u8]>,
-    record: StringRecord,
-    cursor: usize,
-    cursor_line: u64,
-    done: bool,
+    inner: RowsInner<'a>,
 }
 
-impl Rows<'_> {
-    /// The physical line of the record whose position is `start`: blank lines that the
-    /// CSV reader skipped before the record are skipped here too.
-    fn line_at(&mut self, start: usize) -> u64 {
-        let bytes = self.file.text.as_bytes();
-        let mut start = start.max(self.cursor).min(bytes.len());
-        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        let mut prev_cr = false;
-        for &b in &bytes[self.cursor..start] {
-            match b {
-                b'\r' => self.cursor_line += 1,
-                b'\n' if !prev_cr => self.cursor_line += 1,
-                _ => {}
-            }
-            prev_cr = b == b'\r';
-        }
-        self.cursor = start;
-        self.cursor_line
-    }
-
-    fn is_repeated_header(&self) -> bool {
-        let map = &self.file.map;
-        map.get(Field::PartyName, &self.record)
-            .is_some_and(|v| map.lookup(v) == Some(Field::PartyName))
-    }
+enum RowsInner<'a> {
+    Csv(Box<CsvRows<'a>>),
+    Sheets(SheetRows<'a>),
+    Failed(Option<ImportError>),
 }
 
+/// Each row's outcome; an error (the file could not be read further) ends the rows.
 impl Iterator for Rows<'_> {
-    type Item = RowOutcome;
+    type Item = Result<RowOutcome, ImportError>;
 
-    fn next(&mut self) -> Option<RowOutcome> {
-        while !self.done {
-            let before = self.reader.position().byte();
-            let read = self.reader.read_record(&mut self.record);
-            let bytes_read = self.reader.position().byte();
-            match read {
-                Ok(false) => self.done = true,
-                Ok(true) => {
-                    let start = self.record.position().map_or(before, |p| p.byte());
-                    let line = self.line_at(start as usize);
-                    if self.is_repeated_header() {
-                        continue;
-                    }
-                    if let Some(outcome) =
-                        row::parse_row(&self.file.map, &self.record, line, bytes_read)
-                    {
-                        return Some(outcome);
-                    }
-                }
-                Err(e) => {
-                    // The reader resumes after an error; stop if it makes no progress.
-                    self.done = bytes_read <= before;
-                    let line = self.line_at(before as usize);
-                    let error = FieldError {
-                        field: "(row)".into(),
-                        value: String::new(),
-                        reason: format!("CSV error: {e}"),
-                    };
-                    return Some(RowOutcome::Invalid(RejectedRow {
-                        line,
-                        errors: vec![error],
-                        raw: Vec::new(),
-                        bytes_read,
-                    }));
-                }
-            }
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            RowsInner::Csv(rows) => rows.next(),
+            RowsInner::Sheets(rows) => rows.next().map(Ok),
+            RowsInner::Failed(e) => e.take().map(Err),
         }
-        None
     }
 }
 
@@ -377,7 +373,7 @@ pub enum RowOutcome {
 }
 
 impl RowOutcome {
-    /// The line where the row starts.
+    /// The line where the row starts (in a workbook, its row in its sheet).
     pub fn line(&self) -> u64 {
         match self {
             RowOutcome::Valid(r) => r.line,
@@ -385,7 +381,7 @@ impl RowOutcome {
         }
     }
 
-    /// The byte offset reached in the decoded text after this row.
+    /// Progress after this row, in the unit of [`ImportFile::total_bytes`].
     pub fn bytes_read(&self) -> u64 {
         match self {
             RowOutcome::Valid(r) => r.bytes_read,
@@ -412,8 +408,11 @@ pub struct ParsedRow {
 /// A row that was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedRow {
-    /// 1-based line where the row starts (the header is line 1).
+    /// 1-based line where the row starts (the header is line 1); in a workbook, the
+    /// row's number in its sheet.
     pub line: u64,
+    /// The row's sheet, in a workbook.
+    pub sheet: Option<String>,
     /// Everything wrong with the row.
     pub errors: Vec<FieldError>,
     /// The row's fields as written, decoded to UTF-8 (unmasked: for the reject file).

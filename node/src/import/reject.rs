@@ -9,7 +9,8 @@ use super::{ImportError, RejectedRow};
 
 /// Writes rejected rows to a UTF-8 CSV file with a byte-order mark (so spreadsheet
 /// programs show Chinese correctly): the original header, then `_line` (the row's line
-/// in the source file) and `_errors` (`FIELD: reason; FIELD: reason`).
+/// in the source file; in a workbook its row number in its sheet, after a `_sheet`
+/// column naming the sheet) and `_errors` (`FIELD: reason; FIELD: reason`).
 ///
 /// The file is created only when the first rejected row arrives, so a clean import
 /// leaves no file behind. Row values are written as they were in the source, personal
@@ -21,6 +22,7 @@ pub struct RejectWriter {
     header: Vec<String>,
     keep: Vec<usize>,
     source_width: usize,
+    sheets: bool,
     writer: Option<csv::Writer<File>>,
     written: u64,
 }
@@ -39,9 +41,16 @@ impl RejectWriter {
             header,
             keep,
             source_width,
+            sheets: false,
             writer: None,
             written: 0,
         }
+    }
+
+    /// Adds the `_sheet` column, for the rows of a workbook.
+    pub fn with_sheets(mut self) -> RejectWriter {
+        self.sheets = true;
+        self
     }
 
     /// Appends one rejected row, creating the file first if needed.
@@ -56,6 +65,9 @@ impl RejectWriter {
                 .map_err(|e| fail(e.into()))?;
             let mut w = csv::WriterBuilder::new().flexible(true).from_writer(file);
             let mut head = self.header.clone();
+            if self.sheets {
+                head.push("_sheet".to_string());
+            }
             head.extend(["_line".to_string(), "_errors".to_string()]);
             w.write_record(&head).map_err(fail)?;
             self.writer = Some(w);
@@ -72,6 +84,9 @@ impl RejectWriter {
             .map(|e| format!("{}: {}", e.field, e.reason))
             .collect::<Vec<_>>()
             .join("; ");
+        if self.sheets {
+            record.push(row.sheet.as_deref().unwrap_or_default());
+        }
         record.push(&line);
         record.push(&errors);
         record.extend(row.raw.iter().skip(self.source_width).map(String::as_str));

@@ -111,6 +111,13 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Whether a row repeats the header row (its party-name cell names the party-name
+/// column), as files concatenated from several exports do.
+pub(crate) fn is_repeated_header(map: &ColumnMap, row: &StringRecord) -> bool {
+    map.get(Field::PartyName, row)
+        .is_some_and(|v| map.lookup(v) == Some(Field::PartyName))
+}
+
 /// Maps one row. Returns `None` for a row whose fields are all empty.
 pub(crate) fn parse_row(
     map: &ColumnMap,
@@ -161,6 +168,7 @@ pub(crate) fn parse_row(
             let raw = row.iter().map(str::to_string).collect();
             RowOutcome::Invalid(RejectedRow {
                 line,
+                sheet: None,
                 errors,
                 raw,
                 bytes_read,

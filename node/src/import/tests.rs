@@ -74,9 +74,10 @@ fn file_level_errors_name_the_file_and_the_problem() {
         open_text("nul.bin", b"CF_WSH,\0\0\0"),
         Err(ImportError::NotText { .. })
     ));
+    // A ZIP that is no workbook.
     assert!(matches!(
         open_text("book.xlsx", b"PK\x03\x04\x14\0\x06\0"),
-        Err(ImportError::NotText { .. })
+        Err(ImportError::Workbook { .. })
     ));
     assert!(matches!(
         open_text("one.csv", "行政处罚决定书文号\n1\n".as_bytes()),
@@ -106,6 +107,7 @@ fn line_numbers_and_layout_variants() {
     let file = open_text("crlf.csv", text.as_bytes()).unwrap();
     let got: Vec<(u64, bool)> = file
         .rows()
+        .map(Result::unwrap)
         .map(|o| (o.line(), matches!(o, RowOutcome::Valid(_))))
         .collect();
     assert_eq!(got, [(3, true), (5, true), (9, false)]);
@@ -116,7 +118,10 @@ fn line_numbers_and_layout_variants() {
         row.replace("{n}", "1").replace(',', "\t")
     );
     let file = open_text("tabs.tsv", tabbed.as_bytes()).unwrap();
-    assert!(matches!(file.rows().next(), Some(RowOutcome::Valid(_))));
+    assert!(matches!(
+        file.rows().map(Result::unwrap).next(),
+        Some(RowOutcome::Valid(_))
+    ));
 
     // Too many fields in a row is an error naming the row; too few means empty values.
     let text = format!(
@@ -124,7 +129,7 @@ fn line_numbers_and_layout_variants() {
         row.replace("{n}", "1")
     );
     let file = open_text("width.csv", text.as_bytes()).unwrap();
-    let outcomes: Vec<RowOutcome> = file.rows().collect();
+    let outcomes: Vec<RowOutcome> = file.rows().map(Result::unwrap).collect();
     let RowOutcome::Invalid(wide) = &outcomes[0] else {
         panic!("{:?}", outcomes[0])
     };
@@ -169,7 +174,7 @@ fn older_penalty_layouts_map_to_todays_fields() {
         let text = format!("{header}\n{}\n", rows.join("\n"));
         let file = open_text("old.csv", text.as_bytes()).unwrap();
         assert_eq!((file.kind(), file.layout()), (FileKind::Penalty, layout));
-        let outcomes: Vec<RowOutcome> = file.rows().collect();
+        let outcomes: Vec<RowOutcome> = file.rows().map(Result::unwrap).collect();
         let valid: Vec<&ParsedRow> = outcomes
             .iter()
             .filter_map(|o| match o {
@@ -250,7 +255,7 @@ fn older_licence_layout_maps_to_todays_fields() {
         (file.kind(), file.layout()),
         (FileKind::Licence, Layout::Pre2019)
     );
-    let Some(RowOutcome::Valid(row)) = file.rows().next() else {
+    let Some(RowOutcome::Valid(row)) = file.rows().map(Result::unwrap).next() else {
         panic!("not valid")
     };
     let Details::Licence(l) = &row.body.details else {
@@ -267,4 +272,55 @@ fn older_licence_layout_maps_to_todays_fields() {
         row.body.extra.get("DFBM").map(String::as_str),
         Some("320500")
     );
+}
+
+/// A file larger than the read chunk, ASCII for its first megabyte and GB18030 after:
+/// decoded as GB18030 throughout, streamed from disk, with the physical line numbers
+/// of its rejects before and after the chunk boundary.
+#[test]
+fn streamed_file_with_a_late_gb18030_row() {
+    use std::fmt::Write as _;
+    let row = |n: usize, date: &str| {
+        format!("Company {n},1,91110000600037341L,No-{n},{date},Bureau,fine,content\r\n")
+    };
+    let mut text = format!("{PENALTY_HEADER}\r\n");
+    let mut n = 0;
+    while text.len() <= super::encoding::CHUNK + 1000 {
+        n += 1;
+        let date = if n == 5 { "2024-13-05" } else { "2024-03-05" };
+        text.push_str(&row(n, date));
+    }
+    let ascii_rows = n;
+    let _ = write!(
+        text,
+        "苏州某公司,1,91110000600037341L,苏罚-1,2024-03-05,苏州市某局,罚款,罚款一万元\r\n\r\n{}",
+        row(n + 2, "2024-02-30")
+    );
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+    assert!(bytes.len() > super::encoding::CHUNK);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = ImportFile::open(&path).unwrap();
+    assert_eq!(file.encoding(), SourceEncoding::Gb18030);
+    assert_eq!(file.total_bytes(), text.len() as u64);
+    let outcomes: Vec<RowOutcome> = file.rows().map(Result::unwrap).collect();
+    assert_eq!(outcomes.len(), ascii_rows + 2);
+    let rejected: Vec<u64> = outcomes
+        .iter()
+        .filter(|o| matches!(o, RowOutcome::Invalid(_)))
+        .map(RowOutcome::line)
+        .collect();
+    // Line 1 is the header; the GB18030 row is line ascii_rows + 2, a blank line, then
+    // the last row.
+    assert_eq!(rejected, [6, ascii_rows as u64 + 4]);
+    let RowOutcome::Valid(chinese) = &outcomes[ascii_rows] else {
+        panic!("{:?}", outcomes[ascii_rows])
+    };
+    assert_eq!(chinese.line, ascii_rows as u64 + 2);
+    assert_eq!(chinese.body.subject.name, "苏州某公司");
+    assert_eq!(chinese.body.authority.name, "苏州市某局");
+    assert!(outcomes
+        .iter()
+        .all(|o| o.bytes_read() <= file.total_bytes()));
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod federation;
+pub mod import_memory;
 pub mod ingest;
 pub mod machine;
 pub mod queries;
@@ -19,6 +20,9 @@ pub enum BenchCommand {
     /// Ingest: validated records per second with the digest index maintained, beside a
     /// raw RocksDB batched put of the same encoded bytes.
     Ingest(ingest::IngestArgs),
+    /// Import memory: the peak resident memory of `credit-admin import` on a large
+    /// generated CSV file (5 GB; `--quick`: 200 MB), against the goal of 150 MB.
+    ImportMemory(import_memory::ImportMemoryArgs),
     /// Reconciliation: bytes and round trips for d differences among N records,
     /// beside the negentropy crate on the same sets.
     Reconcile(reconcile::ReconcileArgs),
@@ -111,6 +115,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(args, &mut summary)?,
         BenchCommand::Reconcile(args) => reconcile::run(args, &mut summary)?,
+        BenchCommand::ImportMemory(args) => import_memory::run(args, &mut summary)?,
         BenchCommand::Federation(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -132,6 +137,14 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
                 seed: 1,
             };
             ingest::run(&ingest, &mut summary)?;
+            let memory = import_memory::ImportMemoryArgs {
+                mb: None,
+                quick: a.quick,
+                admin: None,
+                dir: None,
+                seed: 1,
+            };
+            import_memory::run(&memory, &mut summary)?;
             let reconcile = reconcile::ReconcileArgs {
                 records: 1_000_000,
                 quick: a.quick,

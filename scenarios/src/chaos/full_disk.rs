@@ -347,7 +347,7 @@ pub async fn run(args: &FullDiskArgs) -> anyhow::Result<Report> {
                 ..CsvOptions::default()
             },
         )?;
-        let imported = clients[SUZHOU].import(&csv).await;
+        let imported = clients[SUZHOU].import(&csv, None).await;
         let msg = match &imported {
             Ok(summary) => format!("accepted: {summary}"),
             Err(e) => e.to_string(),

@@ -236,7 +236,7 @@ pub async fn run(args: &ThreeTierArgs) -> anyhow::Result<bool> {
             },
         )?;
         client
-            .import(&file)
+            .import(&file, None)
             .await
             .with_context(|| format!("importing {}", file.display()))?;
     }

@@ -1,4 +1,5 @@
-//! The `scenarios generate` command: a national-format CSV file of synthetic records.
+//! The `scenarios generate` command: a national-format file (CSV, or an `.xlsx`
+//! workbook) of synthetic records.
 
 use std::fmt;
 use std::fs::File;
@@ -11,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::csvfile::{write_csv, CsvOptions, Encoding, FileKind, HeaderStyle};
 use super::listfile::{write_list_csv, ListFile};
+use super::xlsxfile::write_xlsx;
 use super::{GenerateError, Generator, GeneratorConfig};
 use credithub_protocol::RecordKind;
 
@@ -47,9 +49,39 @@ pub struct GenerateArgs {
     /// Distinct subjects (default: max(1000, count/5)).
     #[arg(long)]
     pub pool: Option<usize>,
-    /// The CSV file to write.
+    /// The file format (default: `xlsx` when the output file's name ends in `.xlsx`,
+    /// else `csv`). Workbooks are for penalty and licence files.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// The file to write.
     #[arg(long, short)]
     pub out: PathBuf,
+}
+
+/// The format of a generated file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// CSV text.
+    Csv,
+    /// An Excel workbook of one sheet, with the templates' title row.
+    Xlsx,
+}
+
+impl GenerateArgs {
+    /// The format asked for, or told by the output file's name.
+    fn output_format(&self) -> OutputFormat {
+        self.format.unwrap_or_else(|| {
+            let xlsx = self
+                .out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            if xlsx {
+                OutputFormat::Xlsx
+            } else {
+                OutputFormat::Csv
+            }
+        })
+    }
 }
 
 /// What `scenarios generate` did, printed as one line.
@@ -149,7 +181,7 @@ pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
         config.pool_size = pool;
     }
     let mut generator = Generator::new(args.seed, config)?;
-    let out = BufWriter::with_capacity(1 << 20, File::create(&args.out)?);
+    let xlsx = args.output_format() == OutputFormat::Xlsx;
     let bar = if std::io::stderr().is_terminal() {
         let style = ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -176,8 +208,23 @@ pub fn run(args: &GenerateArgs) -> Result<Summary, GenerateError> {
             bad_rows: args.bad_rows,
             seed: args.seed,
         };
-        write_csv(csv_kind, bodies, out, &options)?
+        if xlsx {
+            let sheet = match csv_kind {
+                FileKind::Penalty => "行政处罚",
+                FileKind::Licence => "行政许可",
+            };
+            write_xlsx(csv_kind, bodies, &args.out, sheet, &options)?
+        } else {
+            let out = BufWriter::with_capacity(1 << 20, File::create(&args.out)?);
+            write_csv(csv_kind, bodies, out, &options)?
+        }
     } else {
+        if xlsx {
+            return Err(GenerateError::Config(
+                "workbooks (xlsx) are for penalty and licence files".into(),
+            ));
+        }
+        let out = BufWriter::with_capacity(1 << 20, File::create(&args.out)?);
         if args.bad_rows > 0.0 {
             return Err(GenerateError::Config(
                 "--bad-rows is for penalty and licence files".into(),

@@ -374,17 +374,39 @@ pub fn write_csv<W: Write>(
     out: W,
     options: &CsvOptions,
 ) -> Result<CsvReport, GenerateError> {
+    let gb = options.encoding == Encoding::Gb18030;
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_writer(Transcoder::new(out, gb));
+    w.write_record(kind.header(options.headers))?;
+    let mut report = write_rows(kind, bodies, options, 2, |row| {
+        w.write_record(row)?;
+        Ok(())
+    })?;
+    w.flush()?;
+    let t = w
+        .into_inner()
+        .map_err(|e| GenerateError::Io(e.into_error()))?;
+    report.bytes = t.bytes;
+    t.into_inner().flush()?;
+    Ok(report)
+}
+
+/// Fills, breaks (`options.bad_rows`) and lays out one row per body, in the file's
+/// layout, and hands each to `write`; the first data row is line `first_line`.
+pub(super) fn write_rows(
+    kind: FileKind,
+    bodies: impl IntoIterator<Item = RecordBody>,
+    options: &CsvOptions,
+    first_line: u64,
+    mut write: impl FnMut(&[String]) -> Result<(), GenerateError>,
+) -> Result<CsvReport, GenerateError> {
     if !(0.0..=1.0).contains(&options.bad_rows) {
         return Err(GenerateError::Config(format!(
             "bad-row fraction {} is not in 0..=1",
             options.bad_rows
         )));
     }
-    let gb = options.encoding == Encoding::Gb18030;
-    let mut w = csv::WriterBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_writer(Transcoder::new(out, gb));
-    w.write_record(kind.header(options.headers))?;
     let mut row = vec![String::new(); kind.codes().len()];
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xBAD0_0C5F_u64);
     let mut report = CsvReport::default();
@@ -397,7 +419,7 @@ pub fn write_csv<W: Write>(
             let (column, fault) = corrupt(kind, &mut row, !older, &mut rng);
             let code = kind.codes()[column];
             report.bad.push(BadRow {
-                line: report.rows + 2,
+                line: report.rows + first_line,
                 column: if older {
                     older::code_of(penalty, column).unwrap_or(code)
                 } else {
@@ -408,17 +430,11 @@ pub fn write_csv<W: Write>(
         }
         if older {
             older::project(penalty, &row, &body, &mut projected);
-            w.write_record(&projected)?;
+            write(&projected)?;
         } else {
-            w.write_record(&row)?;
+            write(&row)?;
         }
         report.rows += 1;
     }
-    w.flush()?;
-    let t = w
-        .into_inner()
-        .map_err(|e| GenerateError::Io(e.into_error()))?;
-    report.bytes = t.bytes;
-    t.into_inner().flush()?;
     Ok(report)
 }

@@ -4,8 +4,8 @@
 //! places and authorities, builds a pool of subjects (organisations, individual
 //! businesses, natural persons) with valid identifiers, and then produces record bodies
 //! one at a time, so that millions of records need memory only for the pool.
-//! [`write_csv`] writes bodies in the national 双公示 CSV format, optionally with
-//! deliberately broken rows; [`GenerateArgs`] and [`run`] are the `scenarios generate`
+//! [`write_csv`] writes bodies in the national 双公示 CSV format (and [`write_xlsx`] as
+//! a workbook), optionally with deliberately broken rows; [`GenerateArgs`] and [`run`] are the `scenarios generate`
 //! command.
 
 mod catalog;
@@ -20,6 +20,7 @@ mod places;
 mod records;
 mod subjects;
 mod words;
+mod xlsxfile;
 
 use std::collections::HashMap;
 
@@ -29,12 +30,13 @@ use rand::distributions::{Distribution, WeightedIndex};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use cli::{run, GenerateArgs, GeneratedFile, Summary};
+pub use cli::{run, GenerateArgs, GeneratedFile, OutputFormat, Summary};
 pub use csvfile::{
     fen_to_wan, wan_to_fen, write_csv, BadRow, CsvOptions, CsvReport, Encoding, Fault, FileKind,
     HeaderStyle,
 };
 pub use listfile::{write_list_csv, ListFile};
+pub use xlsxfile::write_xlsx;
 
 use catalog::{AGENCIES, BLACK_LISTS, LICENCES, RED_LISTS};
 use places::{Authorities, Places};
