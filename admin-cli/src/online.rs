@@ -79,14 +79,17 @@ impl NodeArgs {
     }
 }
 
-async fn call(client: &AdminClient, req: &AdminRequest) -> anyhow::Result<AdminResponse> {
+pub(crate) async fn call(
+    client: &AdminClient,
+    req: &AdminRequest,
+) -> anyhow::Result<AdminResponse> {
     match client.call(req).await? {
         AdminResponse::Error(e) => bail!("{} refused: {e}", client.node().name),
         other => Ok(other),
     }
 }
 
-fn unexpected(answer: AdminResponse) -> anyhow::Error {
+pub(crate) fn unexpected(answer: AdminResponse) -> anyhow::Error {
     anyhow::anyhow!("the node gave an unexpected answer: {answer:?}")
 }
 

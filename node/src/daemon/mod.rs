@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod export;
 pub mod fresh;
 pub mod http;
 pub mod lifecycle;

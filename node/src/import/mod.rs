@@ -87,6 +87,7 @@ use credithub_protocol::record::{RecordBody, RecordKind};
 pub use error::{ImportError, Place};
 pub use layouts::Layout;
 pub use reject::RejectWriter;
+pub(crate) use values::mask_for_message;
 pub use values::{
     penalty_severity, split_categories, wan_yuan_to_fen, AmountError, FEN_PER_WAN_YUAN,
     LIGHT_CATEGORIES, SERIOUS_CATEGORIES,
