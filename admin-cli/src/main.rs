@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod card;
 mod cert;
 mod lists;
 mod offline;
@@ -21,6 +22,7 @@ mod online;
 mod output;
 mod reads;
 mod records;
+mod sheets;
 mod validate;
 
 use std::process::ExitCode;
@@ -79,6 +81,13 @@ enum Command {
     Report(reads::ReportArgs),
     /// Records by origin and kind, and reporting timeliness per origin.
     Timeliness(online::NodeArgs),
+    /// Accounts per reporting unit (authority and data-source unit) of a node and
+    /// every node below it, for one month, and the units that owed a report and made
+    /// none.
+    Accounts(card::AccountsArgs),
+    /// The monthly notice per province, city and unit, and the cities ranked by the
+    /// indicators of city monitoring: a table, CSV files and an XLSX workbook.
+    ReportCard(card::CardArgs),
     /// The life of a record: objections, decisions, withdrawal, credit repair.
     #[command(subcommand)]
     Record(records::RecordCommand),
@@ -196,6 +205,8 @@ fn main() -> ExitCode {
         Command::Check(args) => reads::run_check(args, cli.format).map(|_| 0),
         Command::Report(args) => reads::run_report(args, cli.format).map(|_| 0),
         Command::Timeliness(node) => reads::run_timeliness(node, cli.format).map(|_| 0),
+        Command::Accounts(args) => card::run_accounts(args, cli.format).map(|_| 0),
+        Command::ReportCard(args) => card::run_card(args, cli.format).map(|_| 0),
         Command::Record(cmd) => records::run(cmd, cli.format).map(ok),
         Command::Audit(cmd) => records::audit(cmd, cli.format).map(ok),
         Command::List(cmd) => lists::run(cmd, cli.format).map(ok),

@@ -225,6 +225,13 @@ pub enum AdminRequest {
         /// The sheet to import.
         sheet: String,
     },
+    /// The accounts per reporting unit of this node and every node below it (last,
+    /// like every later request, so that earlier releases read the others).
+    Accounts {
+        /// Compute this node's own accounts now, rather than take those kept for
+        /// `accounts.refresh_secs`.
+        fresh: bool,
+    },
 }
 
 /// A review step asked by [`AdminRequest::ListStep`].
@@ -348,6 +355,8 @@ pub enum AdminResponse {
     ListEntries(Vec<ListEntryView>),
     /// The request failed.
     Error(String),
+    /// See [`AdminRequest::Accounts`].
+    Accounts(Box<credithub_protocol::accounts::SubtreeAccounts>),
 }
 
 /// The origin's decision on an objection.

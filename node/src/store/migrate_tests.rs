@@ -289,6 +289,13 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
             binary_version: env!("CARGO_PKG_VERSION").to_string(),
             rewritten: count(keys::CF_CHANGES, None) + count(keys::CF_WINDOWS, None),
         },
+        Migration {
+            from: 6,
+            to: 7,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: 0,
+        },
     ];
     assert_eq!(store.migrated(), steps.as_slice());
     assert_eq!(
@@ -552,8 +559,8 @@ fn a_store_left_at_format_2_by_a_crash_migrates_on_the_next_open() {
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("reopen resumes");
-    assert_eq!(store.migrated().len(), 4);
-    assert_eq!(store.meta().migrations.len(), 4);
+    assert_eq!(store.migrated().len(), 5);
+    assert_eq!(store.meta().migrations.len(), 5);
     assert_fixture_content(&store);
 }
 
