@@ -48,15 +48,13 @@ pub struct AccountsOptions<'a> {
     pub now_ms: u64,
 }
 
-/// A unit's identity at one origin: its USCC when given, else its name.
+/// A unit's identity at one origin: its role and its name as the records write it
+/// (rows that give its USCC and rows that leave it out are the same unit; the USCC
+/// shown is the first one given).
 type UnitKey = (UnitRole, DivisionCode, String);
 
-fn unit_key(role: UnitRole, origin: DivisionCode, name: &str, uscc: Option<&str>) -> UnitKey {
-    let id = match uscc {
-        Some(u) => format!("uscc:{u}"),
-        None => format!("name:{name}"),
-    };
-    (role, origin, id)
+fn unit_key(role: UnitRole, origin: DivisionCode, name: &str) -> UnitKey {
+    (role, origin, name.trim().to_string())
 }
 
 /// The optional fields a record of its kind could fill, and how many it fills.
@@ -128,14 +126,18 @@ impl Builder<'_> {
         name: &str,
         uscc: Option<String>,
     ) -> &mut UnitAccount {
-        let key = unit_key(role, origin, name, uscc.as_deref());
-        self.units.entry(key).or_insert_with(|| UnitAccount {
+        let key = unit_key(role, origin, name);
+        let unit = self.units.entry(key).or_insert_with(|| UnitAccount {
             role,
-            name: name.to_string(),
-            uscc,
+            name: name.trim().to_string(),
+            uscc: None,
             origin,
             months: BTreeMap::new(),
-        })
+        });
+        if unit.uscc.is_none() {
+            unit.uscc = uscc;
+        }
+        unit
     }
 
     fn record(
@@ -195,7 +197,7 @@ impl Builder<'_> {
             add.add_reason(r, *n);
         }
         m.merge(&add);
-        let key = unit_key(t.role, t.origin, &t.name, t.uscc.as_deref());
+        let key = unit_key(t.role, t.origin, &t.name);
         let kinds = self
             .refused_kinds
             .entry(key)
@@ -207,7 +209,8 @@ impl Builder<'_> {
         }
     }
 
-    /// What each matter's unit reported, as data-source unit, of the matter's kinds.
+    /// What each matter's unit reported, as data-source unit, of the matter's kinds:
+    /// the unit named so, or the one whose records give the matter's USCC.
     fn obligations(&self) -> Vec<Obligation> {
         self.opts
             .matters
@@ -215,24 +218,21 @@ impl Builder<'_> {
             .iter()
             .map(|matter| {
                 let uscc = matter.uscc.map(|u| u.to_string());
-                let key = unit_key(
-                    UnitRole::Source,
-                    matter.origin,
-                    &matter.unit,
-                    uscc.as_deref(),
-                );
                 let kinds: Vec<u16> = matter.kinds.iter().map(|k| k.code()).collect();
                 let mut reported: BTreeMap<Month, u64> = BTreeMap::new();
                 let count = |by_kind: &BTreeMap<u16, u64>| -> u64 {
                     kinds.iter().filter_map(|k| by_kind.get(k)).sum()
                 };
-                if let Some(u) = self.units.get(&key) {
+                let obliged = self.units.iter().filter(|(_, u)| {
+                    u.role == UnitRole::Source
+                        && u.origin == matter.origin
+                        && (u.name == matter.unit || (uscc.is_some() && u.uscc == uscc))
+                });
+                for (key, u) in obliged {
                     for (month, m) in &u.months {
                         *reported.entry(*month).or_default() += count(&m.by_kind);
                     }
-                }
-                if let Some(r) = self.refused_kinds.get(&key) {
-                    for (month, by_kind) in r {
+                    for (month, by_kind) in self.refused_kinds.get(key).into_iter().flatten() {
                         *reported.entry(*month).or_default() += count(by_kind);
                     }
                 }

@@ -619,3 +619,43 @@ fn name_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
         })
         .collect()
 }
+
+#[test]
+fn a_migrated_store_counts_refused_rows_and_verify_checks_them() {
+    use credithub_protocol::accounts::{Month, UnitRole};
+
+    use crate::store::refusals::RefusalTally;
+    // 6 → 7 adds the `refusals` family empty; the next imports count in it.
+    let (_dir, path) = fixture_copy();
+    let store = open(&path).expect("open migrates");
+    let march = Month::new(2026, 3).expect("month");
+    assert!(store.refusals(march).expect("tallies").is_empty());
+    let tally = RefusalTally {
+        month: march,
+        role: UnitRole::Source,
+        origin: code(JURISDICTION),
+        name: "苏州市交通运输局".into(),
+        uscc: None,
+        rows: 2,
+        by_kind: [(RecordKind::PENALTY.code(), 2)].into_iter().collect(),
+        reasons: [("CF_WSH: required value is empty".to_string(), 2)]
+            .into_iter()
+            .collect(),
+    };
+    store.add_refusals(&[tally.clone()]).expect("counted");
+    assert_eq!(store.refusals(march).expect("tallies"), [tally.clone()]);
+    let report = store.verify(|_| {}).expect("verify");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.refusal_entries, 1);
+    // A tally filed under another unit's key is reported.
+    let mut moved = tally.clone();
+    moved.name = "苏州市生态环境局".into();
+    let bytes = postcard::to_stdvec(&tally).expect("encodes");
+    store
+        .db()
+        .put_cf(store.cf(keys::CF_REFUSALS), moved.key(), bytes)
+        .expect("damaged");
+    let report = store.verify(|_| {}).expect("verify");
+    assert_eq!(report.problem_count, 1, "{:?}", report.problems);
+    assert!(report.problems[0].to_string().contains("another key"));
+}

@@ -3,7 +3,8 @@
 //! ([`crate::query::accounts`]) report them with the unit's records.
 //!
 //! A key is the month (year, month), the unit's role, the origin and a hash of the
-//! unit's identity (its USCC when the row gives one, else its name); its value is a
+//! unit's name as the rows write it (its USCC, when rows give one, is kept in the
+//! value); its value is a
 //! [`RefusalTally`] (postcard). Adding to a tally reads and rewrites it under the
 //! store's write lock, so concurrent imports add up.
 
@@ -48,16 +49,15 @@ impl RefusalTally {
             UnitRole::Source => 1,
         });
         k.extend_from_slice(&self.origin.as_u32().to_be_bytes());
-        let identity = match &self.uscc {
-            Some(u) => format!("uscc:{u}"),
-            None => format!("name:{}", self.name),
-        };
-        k.extend_from_slice(&blake3::hash(identity.as_bytes()).as_bytes()[..16]);
+        k.extend_from_slice(&blake3::hash(self.name.trim().as_bytes()).as_bytes()[..16]);
         k
     }
 
     /// Adds another tally of the same key.
     pub fn merge(&mut self, other: &RefusalTally) {
+        if self.uscc.is_none() {
+            self.uscc.clone_from(&other.uscc);
+        }
         self.rows += other.rows;
         for (k, n) in &other.by_kind {
             *self.by_kind.entry(*k).or_default() += n;
