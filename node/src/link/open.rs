@@ -221,3 +221,80 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use credithub_protocol::accounts::NodeAccounts;
+
+    use super::*;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).expect("code")
+    }
+
+    fn accounts_of(name: &str, j: &str) -> SubtreeAccounts {
+        SubtreeAccounts {
+            nodes: vec![NodeAccounts {
+                name: name.into(),
+                jurisdiction: code(j),
+                ..NodeAccounts::default()
+            }],
+        }
+    }
+
+    /// A child of `child_j` opens at `version` with `accounts` to a parent of
+    /// Jiangsu: what the parent got, and whether the child was accepted.
+    async fn open_at(
+        version: u16,
+        child_j: &str,
+        accounts: SubtreeAccounts,
+    ) -> (Result<Opened, LinkError>, Result<LinkScope, LinkError>) {
+        let (mut c_send, mut p_recv) = tokio::io::duplex(1 << 16);
+        let (mut p_send, mut c_recv) = tokio::io::duplex(1 << 16);
+        let peer = Identity {
+            role: Role::Node,
+            jurisdiction: code(child_j),
+            name: "suzhou".into(),
+        };
+        let parent = accept_child(&mut p_send, &mut p_recv, version, code("320000"), &peer);
+        let child = open_as_child(
+            &mut c_send,
+            &mut c_recv,
+            version,
+            code(child_j),
+            &[],
+            SessionMode::Sync,
+            NodeReport::default(),
+            accounts,
+        );
+        tokio::join!(parent, child)
+    }
+
+    #[tokio::test]
+    async fn accounts_follow_the_opening_from_link_version_4_only() {
+        let (parent, child) = open_at(4, "320500", accounts_of("suzhou", "320500")).await;
+        assert!(child.is_ok());
+        let got = parent.expect("accepted").accounts.expect("accounts");
+        assert_eq!(got.nodes[0].name, "suzhou");
+        // At version 3 nothing follows the opening, and the parent expects nothing.
+        let (parent, child) = open_at(3, "320500", accounts_of("suzhou", "320500")).await;
+        assert!(child.is_ok());
+        assert_eq!(parent.expect("accepted").accounts, None);
+    }
+
+    #[tokio::test]
+    async fn accounts_of_another_jurisdiction_are_refused() {
+        let (parent, child) = open_at(4, "320500", accounts_of("nanjing", "320100")).await;
+        assert!(matches!(
+            parent,
+            Err(LinkError::RefusedPeer {
+                code: DeclineCode::BadRequest,
+                ..
+            })
+        ));
+        assert!(
+            matches!(child, Err(LinkError::Declined { .. })),
+            "{child:?}"
+        );
+    }
+}

@@ -180,3 +180,89 @@ fn own_origins_exclude_reporting_children() {
         DivisionCode::parse("320100").expect("code")
     ));
 }
+
+#[test]
+fn objections_and_repairs_are_counted_against_their_deadlines() {
+    use credithub_protocol::record::{ObjectionDetails, RecordStatus};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Store::open(dir.path(), Some(suzhou())).expect("store");
+    let penalty = |n: u32| {
+        let mut b = sample_body(n, "91110000600037341L");
+        b.decision_date = day(2026, 3, 2);
+        b
+    };
+    let keys: Vec<RecordKey> = (1..=3)
+        .map(|n| RecordKey::derive(suzhou(), RecordKind::PENALTY, &penalty(n)))
+        .collect();
+    for n in 1..=3 {
+        store
+            .write_local(
+                vec![(RecordKind::PENALTY, penalty(n))],
+                noon(day(2026, 3, 3)),
+            )
+            .expect("write");
+    }
+    // Objections filed on Monday 9 March to each of the three records.
+    let filed = noon(day(2026, 3, 9));
+    for (i, key) in keys.iter().enumerate() {
+        let version = store.get(key).expect("read").expect("held").version;
+        let mut o = sample_body(100 + i as u32, "91110000600037341L");
+        o.details = Details::Objection(ObjectionDetails {
+            target: *key,
+            target_version: version,
+            reason: "not us".into(),
+        });
+        store
+            .write_local(vec![(RecordKind::OBJECTION, o)], filed)
+            .expect("objection");
+    }
+    // The first decided on Friday 13 March (4 working days), the second on Wednesday
+    // 18 March (7 working days: late); the third is still open.
+    for (n, decided) in [(1, day(2026, 3, 13)), (2, day(2026, 3, 18))] {
+        let mut b = penalty(n);
+        b.extra.insert(
+            super::super::monitor::DECISION_FIELD.into(),
+            format!("confirmed ({})", noon(decided)),
+        );
+        store
+            .write_local(vec![(RecordKind::PENALTY, b)], noon(decided))
+            .expect("decided");
+    }
+    // A repair recorded on 20 March.
+    let mut repaired = sample_body(9, "91110000600037341L");
+    repaired.decision_date = day(2026, 3, 2);
+    repaired.status = RecordStatus::Repaired;
+    store
+        .write_local(
+            vec![(RecordKind::PENALTY, repaired)],
+            noon(day(2026, 3, 20)),
+        )
+        .expect("repaired");
+    let matters = Matters::default();
+    let opts = AccountsOptions {
+        name: "suzhou",
+        calendar: WorkCalendar::shipped(),
+        matters: &matters,
+        today: day(2026, 3, 31),
+        months: 13,
+        children: vec![],
+        objection_days: 5,
+        repair_days: 3,
+        now_ms: 1,
+    };
+    let a = compute(&store, &opts).expect("accounts");
+    let m = &a.monitor[&suzhou()][&month("2026-03")];
+    assert_eq!(
+        (m.objections, m.objections_in_time, m.objections_overdue),
+        (3, 1, 1)
+    );
+    assert_eq!((m.repairs, m.repairs_timed), (1, 0));
+    // Objections are not units' records.
+    let market = a
+        .units
+        .iter()
+        .find(|u| u.role == UnitRole::Source)
+        .expect("a unit");
+    assert_eq!(market.months[&month("2026-03")].records, 4);
+}
