@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod card;
 mod cert;
 mod export;
 mod lists;
@@ -22,6 +23,7 @@ mod online;
 mod output;
 mod reads;
 mod records;
+mod sheets;
 mod validate;
 
 use std::process::ExitCode;
@@ -95,6 +97,13 @@ enum Command {
     Report(reads::ReportArgs),
     /// Records by origin and kind, and reporting timeliness per origin.
     Timeliness(online::NodeArgs),
+    /// Accounts per reporting unit (authority and data-source unit) of a node and
+    /// every node below it, for one month, and the units that owed a report and made
+    /// none.
+    Accounts(card::AccountsArgs),
+    /// The monthly notice per province, city and unit, and the cities ranked by the
+    /// indicators of city monitoring: a table, CSV files and an XLSX workbook.
+    ReportCard(card::CardArgs),
     /// The life of a record: objections, decisions, withdrawal, credit repair.
     #[command(subcommand)]
     Record(records::RecordCommand),
@@ -228,6 +237,8 @@ fn main() -> ExitCode {
         Command::Check(args) => reads::run_check(args, format).map(|_| 0),
         Command::Report(args) => reads::run_report(args, format).map(|_| 0),
         Command::Timeliness(node) => reads::run_timeliness(node, format).map(|_| 0),
+        Command::Accounts(args) => card::run_accounts(args, format).map(|_| 0),
+        Command::ReportCard(args) => card::run_card(args, format).map(|_| 0),
         Command::Record(cmd) => records::run(cmd, format).map(ok),
         Command::Audit(cmd) => records::audit(cmd, format).map(ok),
         Command::List(cmd) => lists::run(cmd, format).map(ok),

@@ -247,6 +247,13 @@ pub enum AdminRequest {
         /// Rows at most (up to [`MAX_PAGE_ROWS`](crate::export::MAX_PAGE_ROWS)).
         limit: u32,
     },
+    /// The accounts per reporting unit of this node and every node below it (last,
+    /// like every later request, so that earlier releases read the others).
+    Accounts {
+        /// Compute this node's own accounts now, rather than take those kept for
+        /// `accounts.refresh_secs`.
+        fresh: bool,
+    },
 }
 
 /// A review step asked by [`AdminRequest::ListStep`].
@@ -374,6 +381,8 @@ pub enum AdminResponse {
     ExportPlanned(Plan),
     /// See [`AdminRequest::ExportPage`].
     ExportRows(Page),
+    /// See [`AdminRequest::Accounts`].
+    Accounts(Box<credithub_protocol::accounts::SubtreeAccounts>),
 }
 
 /// The origin's decision on an objection.

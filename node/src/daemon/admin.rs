@@ -149,6 +149,9 @@ pub async fn request(
                 crate::query::timeliness::compute(store, calendar)
             })?)
         }
+        AdminRequest::Accounts { fresh } => {
+            AdminResponse::Accounts(Box::new(blocking(|| node.subtree_accounts(fresh))?))
+        }
         AdminRequest::Object { target, reason } => {
             blocking(|| lifecycle::object(node, who, target, &reason))?
         }
@@ -236,7 +239,10 @@ fn permitted(who: &Identity, request: &AdminRequest) -> anyhow::Result<()> {
         (_, _) if reading => who.role != Role::Node,
         (
             Role::Auditor,
-            AdminRequest::AuditList { .. } | AdminRequest::AuditVerify | AdminRequest::Timeliness,
+            AdminRequest::AuditList { .. }
+            | AdminRequest::AuditVerify
+            | AdminRequest::Timeliness
+            | AdminRequest::Accounts { .. },
         ) => true,
         (Role::Admin, AdminRequest::AuditList { .. }) => false,
         (Role::Admin, _) => true,
