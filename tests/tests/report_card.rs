@@ -84,11 +84,11 @@ fn rows(
             };
             out.push(Row {
                 authority,
-                authority_uscc: n % 3 == 0,
+                authority_uscc: n.is_multiple_of(3),
                 source: *source,
                 decided,
-                publication_end: n % 2 == 0,
-                fine: n % 5 != 0,
+                publication_end: n.is_multiple_of(2),
+                fine: !n.is_multiple_of(5),
                 valid: i < *valid,
             });
         }
@@ -460,7 +460,7 @@ fn the_national_report_card_matches_the_rows_each_city_imported() {
         std::fs::read_to_string(out.join(format!("{stem}-cities.csv"))).expect("cities csv");
     let first_city = cities_csv.lines().nth(1).expect("a ranked city");
     assert!(
-        first_city.starts_with(&format!("1,")) && first_city.contains(expected_order[0]),
+        first_city.starts_with("1,") && first_city.contains(expected_order[0]),
         "{first_city}"
     );
     use calamine::Reader;

@@ -642,8 +642,13 @@ fn a_migrated_store_counts_refused_rows_and_verify_checks_them() {
             .into_iter()
             .collect(),
     };
-    store.add_refusals(&[tally.clone()]).expect("counted");
-    assert_eq!(store.refusals(march).expect("tallies"), [tally.clone()]);
+    store
+        .add_refusals(std::slice::from_ref(&tally))
+        .expect("counted");
+    assert_eq!(
+        store.refusals(march).expect("tallies"),
+        std::slice::from_ref(&tally)
+    );
     let report = store.verify(|_| {}).expect("verify");
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.refusal_entries, 1);
