@@ -4,9 +4,9 @@
 //! and on a clean one, in the same run.
 //!
 //! Three nodes — national, Jiangsu, Suzhou — with Suzhou's parent link through the
-//! relay. Each measurement is one bulk transfer: while Suzhou is stopped, a fresh set
-//! of its penalties is put into its store; it starts (with the tuning measured, as
-//! does Jiangsu) and its first round moves them up, over the QUIC connection it opens
+//! relay. Each measurement is one bulk transfer: while both are stopped, Suzhou's and
+//! Jiangsu's stores are emptied and a fresh set of Suzhou's penalties is put into its
+//! store; both start (with the tuning measured) and Suzhou's first round moves them up, over the QUIC connection it opens
 //! through the relay. The time from its start until Jiangsu holds them all (the
 //! connection, the reconciliation, and any round that failed on the way included)
 //! and the records' encoded bytes give the rate. Suzhou and Jiangsu sync only on start
@@ -169,9 +169,20 @@ async fn transfer(
     impairment: Impairment,
     (n, seed, batch): (u64, u64, u32),
 ) -> anyhow::Result<Transfer> {
+    // Every transfer starts from empty stores at both ends, so that each moves the
+    // same records after the same (one-sided) reconciliation.
     cluster.stop_node(SUZHOU, false);
+    cluster.stop_node(JIANGSU, false);
+    for i in [SUZHOU, JIANGSU] {
+        let data = cluster.nodes[i].dir.join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .with_context(|| format!("emptying {}", data.display()))?;
+        }
+    }
     let origin = cluster.nodes[SUZHOU].spec.jurisdiction;
     let bytes = fill(&cluster.nodes[SUZHOU].dir, origin, n, seed, batch)?;
+    restart_jiangsu(cluster, tuning).await?;
     let mut env = env_of(tuning);
     env.push(("CREDIT_PARENT__ADDRESS".into(), relay.address().to_string()));
     cluster.nodes[SUZHOU].env = env;
@@ -265,7 +276,6 @@ pub async fn run(args: &LossyLinkArgs, summary: &mut Summary) -> anyhow::Result<
     let mut batch = 0;
     for (name, tuning) in [("before", Some(&before)), ("configured", None)] {
         let shown = tuning.copied().unwrap_or(configured);
-        restart_jiangsu(&mut cluster, tuning).await?;
         batch += 1;
         let clean = transfer(
             &mut cluster,
