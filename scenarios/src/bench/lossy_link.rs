@@ -240,14 +240,11 @@ pub async fn run(args: &LossyLinkArgs, summary: &mut Summary) -> anyhow::Result<
         machine::describe(),
         args.seed
     );
-    let tmp;
-    let root = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().join("federation")
-        }
-    };
+    let tmp = tempfile::tempdir()?;
+    let root = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("federation"));
     let specs = vec![
         spec("national", "000000", None),
         spec("jiangsu", "320000", Some(NATIONAL)),
