@@ -52,7 +52,8 @@ pub struct LossyLinkArgs {
     /// Seed of the relay's decisions and of the data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// A short run: 1 000 records over the damaged link, 20 000 over the clean one.
+    /// A short run: 1 000 records over the damaged link (no verdict: the goal is
+    /// stated for 3 000), 20 000 over the clean one.
     #[arg(long)]
     pub quick: bool,
     /// Where to put the federation (default: a temporary directory).
@@ -336,7 +337,10 @@ pub async fn run(args: &LossyLinkArgs, summary: &mut Summary) -> anyhow::Result<
             before.congestion
         ),
         Some(gain),
-        Some(gain >= 10.0),
+        // The goal is stated for the chaos scenario's 3 000 records; a quick run's
+        // 1 000 are dominated by the connection and the reconciliation over the bad
+        // link, so it carries no verdict.
+        (records >= 3_000).then_some(gain >= 10.0),
     );
     let clean_ratio = new_clean.kbs() / old_clean.kbs().max(1e-9);
     summary.row(
