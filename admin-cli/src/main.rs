@@ -14,13 +14,16 @@ macro_rules! say {
     }};
 }
 
+mod card;
 mod cert;
+mod export;
 mod lists;
 mod offline;
 mod online;
 mod output;
 mod reads;
 mod records;
+mod sheets;
 mod validate;
 
 use std::process::ExitCode;
@@ -35,7 +38,8 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(name = "credit-admin", version, about, propagate_version = true)]
 struct Cli {
-    /// Output format.
+    /// Output format: table or json; for `export`, the file to write (national-csv
+    /// or xlsx).
     #[arg(
         long,
         global = true,
@@ -43,9 +47,23 @@ struct Cli {
         default_value = "table",
         env = "CREDIT_FORMAT"
     )]
-    format: Format,
+    format: FormatArg,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The values of the global `--format`: how a command prints, or the file `export`
+/// writes (one option, as operators write `export --format xlsx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// Aligned columns.
+    Table,
+    /// One JSON document.
+    Json,
+    /// `export` only: the national CSV files.
+    NationalCsv,
+    /// `export` only: Excel workbooks.
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +97,13 @@ enum Command {
     Report(reads::ReportArgs),
     /// Records by origin and kind, and reporting timeliness per origin.
     Timeliness(online::NodeArgs),
+    /// Accounts per reporting unit (authority and data-source unit) of a node and
+    /// every node below it, for one month, and the units that owed a report and made
+    /// none.
+    Accounts(card::AccountsArgs),
+    /// The monthly notice per province, city and unit, and the cities ranked by the
+    /// indicators of city monitoring: a table, CSV files and an XLSX workbook.
+    ReportCard(card::CardArgs),
     /// The life of a record: objections, decisions, withdrawal, credit repair.
     #[command(subcommand)]
     Record(records::RecordCommand),
@@ -89,6 +114,9 @@ enum Command {
     /// remove, show, ls.
     #[command(subcommand)]
     List(lists::ListCommand),
+    /// Write penalties and licences as national files (CSV or xlsx), for systems that
+    /// only read files (--node, or --data-dir when stopped).
+    Export(export::ExportArgs),
     /// Record counts and digest roots per partition (--node, or --data-dir when stopped).
     Stats(online::Target),
     /// Write a checkpoint of a running node's store under its data directory.
@@ -172,38 +200,54 @@ struct YesArgs {
 /// Exit code for "partly done".
 const PARTIAL: u8 = 3;
 
+/// Exit code for wrong usage.
+const USAGE: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (format, file_format) = match cli.format {
+        FormatArg::Table => (Format::Table, None),
+        FormatArg::Json => (Format::Json, None),
+        FormatArg::NationalCsv => (Format::Table, Some(export::ExportFormat::NationalCsv)),
+        FormatArg::Xlsx => (Format::Table, Some(export::ExportFormat::Xlsx)),
+    };
+    if file_format.is_some() && !matches!(cli.command, Command::Export(_)) {
+        eprintln!("error: --format national-csv and xlsx are the file formats of `export`; other commands print as table or json");
+        return ExitCode::from(USAGE);
+    }
     let ok = |ok: bool| if ok { 0 } else { 1 };
     let partial = |ok: bool| if ok { 0 } else { PARTIAL };
     let result = match &cli.command {
-        Command::Validate(args) => validate::run(args, cli.format).map(ok),
-        Command::Status(a) => online::status(&a.node, a.tree, a.stale, cli.format).map(ok),
-        Command::Sync(SyncCommand::Status(node)) => online::sync_status(node, cli.format).map(ok),
+        Command::Validate(args) => validate::run(args, format).map(ok),
+        Command::Status(a) => online::status(&a.node, a.tree, a.stale, format).map(ok),
+        Command::Sync(SyncCommand::Status(node)) => online::sync_status(node, format).map(ok),
         Command::Reconcile(a) => {
             let target = match (&a.child, a.children) {
                 (Some(name), _) => ReconcileTarget::Child(name.clone()),
                 (None, true) => ReconcileTarget::Children,
                 (None, false) => ReconcileTarget::Parent,
             };
-            online::reconcile(&a.node, target, a.yes, cli.format).map(partial)
+            online::reconcile(&a.node, target, a.yes, format).map(partial)
         }
-        Command::Diff(a) => online::diff(&a.node, a.limit, cli.format).map(|_| 0),
-        Command::Import(args) => offline::import(args, cli.format).map(partial),
-        Command::Verify(t) => offline::verify(t, cli.format).map(ok),
-        Command::Query(args) => reads::run_query(args, cli.format).map(|_| 0),
-        Command::Search(args) => reads::run_search(args, cli.format).map(ok),
-        Command::Check(args) => reads::run_check(args, cli.format).map(|_| 0),
-        Command::Report(args) => reads::run_report(args, cli.format).map(|_| 0),
-        Command::Timeliness(node) => reads::run_timeliness(node, cli.format).map(|_| 0),
-        Command::Record(cmd) => records::run(cmd, cli.format).map(ok),
-        Command::Audit(cmd) => records::audit(cmd, cli.format).map(ok),
-        Command::List(cmd) => lists::run(cmd, cli.format).map(ok),
-        Command::Stats(t) => offline::stats(t, cli.format).map(|_| 0),
-        Command::Backup(a) => online::backup(&a.node, &a.name, a.yes, cli.format).map(ok),
-        Command::Restore(a) => offline::restore(a, cli.format).map(ok),
-        Command::Drain(a) => online::drain(&a.node, a.yes, cli.format).map(ok),
-        Command::Cert(args) => cert::run(args, cli.format).map(|_| 0),
+        Command::Diff(a) => online::diff(&a.node, a.limit, format).map(|_| 0),
+        Command::Import(args) => offline::import(args, format).map(partial),
+        Command::Verify(t) => offline::verify(t, format).map(ok),
+        Command::Query(args) => reads::run_query(args, format).map(|_| 0),
+        Command::Search(args) => reads::run_search(args, format).map(ok),
+        Command::Check(args) => reads::run_check(args, format).map(|_| 0),
+        Command::Report(args) => reads::run_report(args, format).map(|_| 0),
+        Command::Timeliness(node) => reads::run_timeliness(node, format).map(|_| 0),
+        Command::Accounts(args) => card::run_accounts(args, format).map(|_| 0),
+        Command::ReportCard(args) => card::run_card(args, format).map(|_| 0),
+        Command::Record(cmd) => records::run(cmd, format).map(ok),
+        Command::Audit(cmd) => records::audit(cmd, format).map(ok),
+        Command::List(cmd) => lists::run(cmd, format).map(ok),
+        Command::Export(args) => export::run(args, file_format).map(ok),
+        Command::Stats(t) => offline::stats(t, format).map(|_| 0),
+        Command::Backup(a) => online::backup(&a.node, &a.name, a.yes, format).map(ok),
+        Command::Restore(a) => offline::restore(a, format).map(ok),
+        Command::Drain(a) => online::drain(&a.node, a.yes, format).map(ok),
+        Command::Cert(args) => cert::run(args, format).map(|_| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -71,7 +71,7 @@ impl NodeArgs {
     }
 
     /// Sends one request, with a spinner saying `what` on a terminal.
-    fn call(&self, what: &str, req: AdminRequest) -> anyhow::Result<AdminResponse> {
+    pub(crate) fn call(&self, what: &str, req: AdminRequest) -> anyhow::Result<AdminResponse> {
         let bar = spinner(what);
         let answer = self.with(async |c| call(c, &req).await);
         bar.finish_and_clear();
@@ -79,18 +79,21 @@ impl NodeArgs {
     }
 }
 
-async fn call(client: &AdminClient, req: &AdminRequest) -> anyhow::Result<AdminResponse> {
+pub(crate) async fn call(
+    client: &AdminClient,
+    req: &AdminRequest,
+) -> anyhow::Result<AdminResponse> {
     match client.call(req).await? {
         AdminResponse::Error(e) => bail!("{} refused: {e}", client.node().name),
         other => Ok(other),
     }
 }
 
-fn unexpected(answer: AdminResponse) -> anyhow::Error {
+pub(crate) fn unexpected(answer: AdminResponse) -> anyhow::Error {
     anyhow::anyhow!("the node gave an unexpected answer: {answer:?}")
 }
 
-fn ago(ms: u64) -> String {
+pub(crate) fn ago(ms: u64) -> String {
     let secs = now_millis().saturating_sub(ms) / 1000;
     match secs {
         0..=119 => format!("{secs} s ago"),

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use credithub_protocol::accounts::Month;
 use serde::Serialize;
 
 use crate::clock::now_millis;
 use crate::import::{
-    ImportError, ImportFile, ImportOptions, RejectWriter, RejectedRow, RowOutcome, SourceEncoding,
+    ImportError, ImportFile, ImportOptions, RefusalCounter, RejectWriter, RejectedRow, RowOutcome,
+    SourceEncoding,
 };
 use crate::store::{ApplyStats, PreparedLocal, Store, StoreError};
 
@@ -190,6 +192,7 @@ pub fn import_with(
     let total = file.total_bytes();
     let mut summary = ImportSummary::of(&file);
     let mut rejects = reject_writer(reject_path, &file);
+    let mut refused = refusal_counter(store);
 
     let stats = std::thread::scope(|scope| -> Result<ApplyStats, IngestError> {
         // Parsing, validation and encoding run here; comparing and writing on the
@@ -231,6 +234,7 @@ pub fn import_with(
                 }
                 RowOutcome::Invalid(row) => {
                     summary.rejected += 1;
+                    refused.add(&row);
                     if let Err(e) = record_reject(&row, &mut rejects, &mut summary) {
                         parse_result = Err(e.into());
                         break;
@@ -248,6 +252,7 @@ pub fn import_with(
         parse_result?;
         Ok(stats)
     })?;
+    store.add_refusals(&refused.into_tallies())?;
     if rejects.finish()? > 0 {
         summary.reject_file = Some(reject_path.to_path_buf());
     }
@@ -257,6 +262,19 @@ pub fn import_with(
     summary.unchanged = stats.unchanged;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The counter of an import's refused rows, for the store's refusal tallies (rows
+/// without a readable decision date count in the month of the import).
+fn refusal_counter(store: &Store) -> RefusalCounter {
+    let today = credithub_protocol::Date::from_millis(now_millis()).map_or(
+        Month {
+            year: 1970,
+            month: 1,
+        },
+        Month::of,
+    );
+    RefusalCounter::new(store.jurisdiction(), today)
 }
 
 /// The reject file of `file`: with a `_sheet` column for a workbook.
@@ -304,6 +322,7 @@ fn propose_file(
     let total = file.total_bytes();
     let mut summary = ImportSummary::of(file);
     let mut rejects = reject_writer(reject_path, file);
+    let mut refused = refusal_counter(store);
     let note = format!(
         "imported from {}",
         file.path()
@@ -352,10 +371,12 @@ fn propose_file(
             }
             RowOutcome::Invalid(row) => {
                 summary.rejected += 1;
+                refused.add(&row);
                 record_reject(&row, &mut rejects, &mut summary)?;
             }
         }
     }
+    store.add_refusals(&refused.into_tallies())?;
     if rejects.finish()? > 0 {
         summary.reject_file = Some(reject_path.to_path_buf());
     }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod certs;
 pub mod clock;
 pub mod daemon;
+pub mod export;
 pub mod import;
 pub mod ingest;
 pub mod link;

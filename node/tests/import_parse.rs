@@ -436,3 +436,34 @@ fn import_reject_file_round_trip() {
     );
     assert!(!empty.exists());
 }
+
+#[test]
+fn import_penalties_from_an_xls_workbook() {
+    // The rows of penalties-codes-utf8.csv in an Excel 97-2003 workbook, below a
+    // merged title row and beside a sheet of notes: the same bodies and the same
+    // rejects, each one sheet row lower than its CSV line, except after the field with
+    // a line break (CSV lines 12-13), which takes one row of the sheet.
+    let row_of = |line: u64| if line < 13 { line + 1 } else { line };
+    let (csv, csv_valid, csv_rejected) = parse("penalties-codes-utf8.csv");
+    let (xls, xls_valid, xls_rejected) = parse("penalties-codes.xls");
+    assert_eq!(xls.kind(), csv.kind());
+    assert_eq!(xls.sheets(), ["行政处罚"]);
+    assert_eq!(
+        lines(&xls_valid),
+        lines(&csv_valid)
+            .into_iter()
+            .map(row_of)
+            .collect::<Vec<_>>()
+    );
+    for (x, c) in xls_valid.iter().zip(&csv_valid) {
+        assert_eq!(x.body, c.body, "sheet row {}", x.line);
+    }
+    let shifted: Vec<(u64, Vec<&str>)> = rejections(&csv_rejected)
+        .into_iter()
+        .map(|(line, fields)| (row_of(line), fields))
+        .collect();
+    assert_eq!(rejections(&xls_rejected), shifted);
+    assert!(xls_rejected
+        .iter()
+        .all(|r| r.sheet.as_deref() == Some("行政处罚")));
+}

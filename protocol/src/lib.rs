@@ -16,12 +16,15 @@
 //! - [`session`]: one session on a link, sans-IO: the protocol of a sync, a diff and
 //!   a fresh query, driven by the node's QUIC shell and by the simulation alike;
 //! - [`report`]: what a node tells its parent about itself and its children;
+//! - [`accounts`]: accounts per reporting unit, the catalogue of matters and the
+//!   monthly report card;
 //! - [`review`]: the review of list entries before publication;
 //! - [`names`]: subject names as the name index sees them.
 //!
 //! The deterministic simulation of a whole federation (`sim`, built for tests only)
 //! drives the same [`session::Session`] over a seeded faulty network.
 
+pub mod accounts;
 pub mod calendar;
 pub mod codec;
 pub mod date;

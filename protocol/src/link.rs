@@ -17,6 +17,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::SubtreeAccounts;
 use crate::digest::{NodePath, PartitionId, Scope};
 use crate::ids::DivisionCode;
 use crate::record::{RecordId, RecordKey, RecordKind};
@@ -41,7 +42,11 @@ use crate::sync::Message;
 ///   and the `Removed` status, code mappings (kind 7). On a link of an older version
 ///   such records are held back by the sender (counted, and sent once both ends speak
 ///   version 3) and refused by the receiver.
-pub const LINK_VERSION: u16 = 3;
+/// - **4**: accounts per reporting unit ([`Frame::Accounts`]): right after its
+///   [`Frame::Open`] a child sends the accounts of its subtree, so that a hub reports
+///   on every unit below it without reading their data again. On a version-3 link
+///   the child sends none and the parent keeps what it last had.
+pub const LINK_VERSION: u16 = 4;
 
 /// The oldest link protocol version this build still speaks.
 pub const MIN_LINK_VERSION: u16 = 1;
@@ -152,6 +157,9 @@ pub enum Frame {
         /// A human-readable reason.
         reason: String,
     },
+    /// Child → parent, from link version 4, right after [`Frame::Open`]: the accounts
+    /// per reporting unit of the child and of every node below it.
+    Accounts(Box<SubtreeAccounts>),
 }
 
 /// Why a node declined a session or a request (link version 2 and later).
@@ -262,6 +270,7 @@ impl Frame {
     pub fn since_version(&self) -> u16 {
         match self {
             Frame::Declined { .. } => 2,
+            Frame::Accounts(_) => 4,
             _ => 1,
         }
     }
@@ -292,6 +301,7 @@ impl Frame {
             Frame::SubjectQuery { .. } => "subject-query",
             Frame::Done { .. } => "done",
             Frame::Declined { .. } => "declined",
+            Frame::Accounts(_) => "accounts",
         }
     }
 }

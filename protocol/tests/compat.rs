@@ -12,6 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use credithub_protocol::accounts::{
+    Frequency, MonitorMonth, Month, NodeAccounts, Obligation, SubtreeAccounts, UnitAccount,
+    UnitMonth, UnitRole,
+};
 use credithub_protocol::codec::{self, EncodedRecord};
 use credithub_protocol::digest::{Digest, DigestItem, NodePath, PartitionId};
 use credithub_protocol::ids::DivisionCode;
@@ -101,6 +105,76 @@ fn messages() -> Vec<Message> {
         }
     }
     out
+}
+
+/// The accounts of a city with one unit, a refusal, an obligation and monitoring
+/// figures, passed up by its province.
+fn accounts() -> SubtreeAccounts {
+    let march = Month::new(2026, 3).expect("month");
+    let mut figures = UnitMonth {
+        records: 3,
+        measured: 3,
+        on_time: 2,
+        optional_slots: 30,
+        optional_filled: 21,
+        rejected: 1,
+        ..UnitMonth::default()
+    };
+    figures.by_kind.insert(RecordKind::PENALTY.code(), 3);
+    figures.delays.extend([(2, 1), (5, 1), (12, 1)]);
+    figures.add_reason("CF_WSH: required value is empty", 1);
+    let city = NodeAccounts {
+        name: "suzhou".into(),
+        jurisdiction: code("320500"),
+        at_ms: 1_770_000_000_000,
+        units: vec![UnitAccount {
+            role: UnitRole::Source,
+            name: "苏州市市场监督管理局".into(),
+            uscc: Some("11320500014112345X".into()),
+            origin: code("320500"),
+            months: [(march, figures)].into_iter().collect(),
+        }],
+        obligations: vec![Obligation {
+            name: "苏州市交通运输局".into(),
+            uscc: None,
+            origin: code("320500"),
+            kinds: vec![RecordKind::PENALTY, RecordKind::LICENCE],
+            frequency: Frequency::Quarterly,
+            since: Some(march),
+            reported: [(march, 0)].into_iter().collect(),
+        }],
+        monitor: [(
+            code("320500"),
+            [(
+                march,
+                MonitorMonth {
+                    red_listed: 1,
+                    black_listed: 2,
+                    objections: 3,
+                    objections_in_time: 2,
+                    objections_overdue: 1,
+                    repairs: 1,
+                    repairs_timed: 1,
+                    repairs_in_time: 1,
+                },
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    };
+    SubtreeAccounts {
+        nodes: vec![
+            NodeAccounts {
+                name: "jiangsu".into(),
+                jurisdiction: code("320000"),
+                at_ms: 1_770_000_000_500,
+                ..NodeAccounts::default()
+            },
+            city,
+        ],
+    }
 }
 
 /// Every frame a link of `version` carries, by name.
@@ -195,6 +269,9 @@ fn frames(version: u16) -> BTreeMap<String, Frame> {
             })
             .collect();
         add("records-form2", Frame::Records(wire));
+    }
+    if version >= 4 {
+        add("accounts", Frame::Accounts(Box::new(accounts())));
     }
     if version >= 2 {
         add(

@@ -236,6 +236,7 @@ fn attackers_are_refused_or_cut_off_and_counted_while_honest_nodes_sync() {
                 &[],
                 SessionMode::Sync,
                 NodeReport::default(),
+            Default::default(),
             )
             .await
             .expect("accepted");
@@ -265,6 +266,9 @@ fn attackers_are_refused_or_cut_off_and_counted_while_honest_nodes_sync() {
                     report: Box::default(),
                 };
                 write_frame(&mut send, &open).await.expect("open");
+                // From link version 4 the accounts follow the opening.
+                let accounts = Frame::Accounts(Box::default());
+                write_frame(&mut send, &accounts).await.expect("accounts");
                 streams.push((send, recv));
             }
             let mut accepted = 0;

@@ -19,6 +19,7 @@ use credithub_protocol::record::{RemovalCause, ReviewAction};
 use credithub_protocol::{Date, DivisionCode, PartitionId, RecordBody, RecordKey, RecordKind};
 use serde::{Deserialize, Serialize};
 
+use crate::export::{Page, Plan, Selection};
 use crate::link::session::SessionStats;
 
 /// Bytes of a file per [`AdminRequest::ImportChunk`] at most.
@@ -225,6 +226,34 @@ pub enum AdminRequest {
         /// The sheet to import.
         sheet: String,
     },
+    /// The first pass of an export: count the selected records and name the source
+    /// columns they kept beyond today's layout.
+    ExportPlan {
+        /// What to export.
+        selection: Selection,
+        /// Why (required, and written to the audit log, for full personal numbers).
+        purpose: Option<String>,
+    },
+    /// A page of an export's rows, in key order.
+    ExportPage {
+        /// What to export.
+        selection: Selection,
+        /// Why (required, and written to the audit log, for full personal numbers).
+        purpose: Option<String>,
+        /// The extra columns (the plan's), written after today's layout.
+        extra: Vec<String>,
+        /// Continue after this record (the previous page's cursor).
+        after: Option<RecordKey>,
+        /// Rows at most (up to [`MAX_PAGE_ROWS`](crate::export::MAX_PAGE_ROWS)).
+        limit: u32,
+    },
+    /// The accounts per reporting unit of this node and every node below it (last,
+    /// like every later request, so that earlier releases read the others).
+    Accounts {
+        /// Compute this node's own accounts now, rather than take those kept for
+        /// `accounts.refresh_secs`.
+        fresh: bool,
+    },
 }
 
 /// A review step asked by [`AdminRequest::ListStep`].
@@ -348,6 +377,12 @@ pub enum AdminResponse {
     ListEntries(Vec<ListEntryView>),
     /// The request failed.
     Error(String),
+    /// See [`AdminRequest::ExportPlan`].
+    ExportPlanned(Plan),
+    /// See [`AdminRequest::ExportPage`].
+    ExportRows(Page),
+    /// See [`AdminRequest::Accounts`].
+    Accounts(Box<credithub_protocol::accounts::SubtreeAccounts>),
 }
 
 /// The origin's decision on an objection.

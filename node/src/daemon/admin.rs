@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use credithub_protocol::link::{Frame, LinkScope};
 use quinn::RecvStream;
 
-use super::{lifecycle, lists, reads, Node};
+use super::{export, lifecycle, lists, reads, Node};
 use crate::admin::{
     AdminRequest, AdminResponse, Holdings, PeerRound, ReconcileTarget, StatsReport,
 };
@@ -149,6 +149,9 @@ pub async fn request(
                 crate::query::timeliness::compute(store, calendar)
             })?)
         }
+        AdminRequest::Accounts { fresh } => {
+            AdminResponse::Accounts(Box::new(blocking(|| node.subtree_accounts(fresh))?))
+        }
         AdminRequest::Object { target, reason } => {
             blocking(|| lifecycle::object(node, who, target, &reason))?
         }
@@ -196,6 +199,26 @@ pub async fn request(
             limit,
         } => blocking(|| lists::entries(node, kind, state.as_deref(), origin, limit))?,
         AdminRequest::ListShow { key } => blocking(|| lists::show(node, key))?,
+        AdminRequest::ExportPlan { selection, purpose } => {
+            blocking(|| export::plan(node, who, &selection, purpose.as_deref()))?
+        }
+        AdminRequest::ExportPage {
+            selection,
+            purpose,
+            extra,
+            after,
+            limit,
+        } => blocking(|| {
+            export::page(
+                node,
+                who,
+                &selection,
+                purpose.as_deref(),
+                &extra,
+                after,
+                limit,
+            )
+        })?,
     })
 }
 
@@ -209,12 +232,17 @@ fn permitted(who: &Identity, request: &AdminRequest) -> anyhow::Result<()> {
             | AdminRequest::Check { .. }
             | AdminRequest::Report { .. }
             | AdminRequest::Search { .. }
+            | AdminRequest::ExportPlan { .. }
+            | AdminRequest::ExportPage { .. }
     );
     let ok = match (who.role, request) {
         (_, _) if reading => who.role != Role::Node,
         (
             Role::Auditor,
-            AdminRequest::AuditList { .. } | AdminRequest::AuditVerify | AdminRequest::Timeliness,
+            AdminRequest::AuditList { .. }
+            | AdminRequest::AuditVerify
+            | AdminRequest::Timeliness
+            | AdminRequest::Accounts { .. },
         ) => true,
         (Role::Admin, AdminRequest::AuditList { .. }) => false,
         (Role::Admin, _) => true,

@@ -11,6 +11,7 @@ use credithub_protocol::link::{LINK_VERSION, MIN_LINK_VERSION};
 use credithub_protocol::{Date, DivisionCode, RecordKind, WorkCalendar};
 
 use crate::link::quic::{Congestion, LinkTuning};
+use crate::query::matters::Matters;
 use crate::query::measures::Catalogue;
 use serde::Deserialize;
 
@@ -82,7 +83,48 @@ struct RawConfig {
     #[serde(default)]
     calendar: RawCalendar,
     #[serde(default)]
+    matters_file: Option<PathBuf>,
+    #[serde(default)]
+    accounts: RawAccounts,
+    #[serde(default)]
     link: RawLink,
+}
+
+/// `[accounts]`: the accounts per reporting unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAccounts {
+    months: u32,
+    refresh_secs: f64,
+    objection_days: u32,
+    repair_days: u32,
+}
+
+impl Default for RawAccounts {
+    fn default() -> Self {
+        RawAccounts {
+            months: 13,
+            refresh_secs: 300.0,
+            objection_days: 5,
+            repair_days: 3,
+        }
+    }
+}
+
+/// How the node keeps its accounts per reporting unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountsConfig {
+    /// Months kept and reported, the current one included (`accounts.months`).
+    pub months: u32,
+    /// How old the accounts sent to the parent may be before they are computed again
+    /// (`accounts.refresh_secs`; 0: every session).
+    pub refresh: Duration,
+    /// Working days an objection may wait for its origin's decision
+    /// (`accounts.objection_days`).
+    pub objection_days: u32,
+    /// Working days between a repair decision and its recording
+    /// (`accounts.repair_days`).
+    pub repair_days: u32,
 }
 
 /// `[link]`: the QUIC transport's tuning.
@@ -365,6 +407,10 @@ pub struct NodeConfig {
     /// Working days for the 7-working-day rule: the shipped holiday data with the
     /// `[calendar]` extra holidays and working days.
     pub calendar: WorkCalendar,
+    /// The catalogue of matters (empty when no `matters_file` is set).
+    pub matters: Matters,
+    /// `[accounts]`.
+    pub accounts: AccountsConfig,
     /// The QUIC transport's tuning (`[link]`).
     pub link: LinkTuning,
 }
@@ -519,6 +565,24 @@ impl NodeConfig {
         }
         let calendar = calendar(&raw.calendar)?;
         let link = link_tuning(&raw.link)?;
+        let matters = match &raw.matters_file {
+            None => Matters::default(),
+            Some(f) => Matters::load(f, jurisdiction)
+                .map_err(|e| invalid("matters_file", e.to_string()))?,
+        };
+        let a = &raw.accounts;
+        if !(1..=120).contains(&a.months) {
+            return Err(invalid("accounts.months", "must be 1 to 120"));
+        }
+        if !(a.refresh_secs.is_finite() && a.refresh_secs >= 0.0) {
+            return Err(invalid("accounts.refresh_secs", "must be 0 or more"));
+        }
+        let accounts = AccountsConfig {
+            months: a.months,
+            refresh: Duration::from_secs_f64(a.refresh_secs),
+            objection_days: a.objection_days,
+            repair_days: a.repair_days,
+        };
         let l = raw.limits;
         if !(l.stall_timeout_secs.is_finite() && l.stall_timeout_secs >= 1.0) {
             return Err(invalid("limits.stall_timeout_secs", "must be at least 1"));
@@ -533,6 +597,8 @@ impl NodeConfig {
             },
             publication: raw.publication,
             calendar,
+            matters,
+            accounts,
             link,
             measures,
             api_listen,
@@ -632,12 +698,20 @@ subscriptions = ["black-list"]
                 "CREDIT_MEASURES_FILE".into(),
                 dir.join("measures.toml").display().to_string(),
             );
+            env.insert(
+                "CREDIT_MATTERS_FILE".into(),
+                dir.join("matters.toml").display().to_string(),
+            );
             if parent {
                 env.insert("CREDIT_PARENT__ADDRESS".into(), "127.0.0.1:7400".into());
             }
             let c = NodeConfig::load_with(Some(&file), env)
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert_eq!(c.parent.is_some(), parent, "{name}");
+            if name == "city" {
+                assert!(c.matters.matters.len() >= 3);
+                assert_eq!(c.accounts.months, 13);
+            }
         }
     }
 

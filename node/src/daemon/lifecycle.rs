@@ -149,8 +149,10 @@ pub fn decide(
         }
     };
     body.status = RecordStatus::Active;
-    body.extra
-        .insert("OBJECTION_DECISION".into(), format!("{what} ({now})"));
+    body.extra.insert(
+        crate::query::monitor::DECISION_FIELD.into(),
+        format!("{what} ({now})"),
+    );
     tracing::info!(admin = %who.name, record = %target, decision = %what, "objection decided");
     let out = node.store.write_local(vec![(target.kind, body)], now)?;
     node.dirty.notify_one();

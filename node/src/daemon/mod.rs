@@ -6,14 +6,17 @@
 //!   jitter, soon after local writes, on demand, with exponential backoff);
 //! - [`server`]: the listener: children's sync sessions and admin requests;
 //! - [`peers`]: connections by certificate (limits, revocation) and child sessions;
+//! - [`accounts`]: the accounts per reporting unit of the node and its subtree;
 //! - [`admin`]: the answers to admin requests;
 //! - [`metrics`]: counters and their exposition;
 //! - [`http`]: the read API, `/metrics` and `/health` on hyper;
 //! - [`reads`]: what the read API and readers' requests answer;
 //! - [`notify`]: systemd readiness notification.
 
+pub mod accounts;
 pub mod admin;
 pub mod config;
+pub mod export;
 pub mod fresh;
 pub mod http;
 pub mod lifecycle;
@@ -73,6 +76,9 @@ pub struct Node {
     requests_rx: Mutex<Option<tokio::sync::mpsc::Receiver<upstream::ParentRequest>>>,
     started_ms: u64,
     state: Mutex<State>,
+    /// The node's own accounts as last computed: when, and leaving out which
+    /// children's origins.
+    accounts_cache: Mutex<Option<accounts::Cached>>,
 }
 
 #[derive(Default)]
@@ -86,6 +92,8 @@ struct ChildEntry {
     report: ChildReport,
     scope: LinkScope,
     conn: Option<Connection>,
+    /// The accounts of its subtree, as it last sent them (link version 4 on).
+    accounts: Option<credithub_protocol::accounts::SubtreeAccounts>,
 }
 
 /// Counts a running session for as long as it lives.
@@ -195,6 +203,7 @@ impl Node {
                 parent,
                 ..State::default()
             }),
+            accounts_cache: Mutex::new(None),
         }))
     }
 
@@ -236,12 +245,14 @@ impl Node {
         mut report: ChildReport,
         child: Option<NodeReport>,
         conn: Option<Connection>,
+        accounts: Option<credithub_protocol::accounts::SubtreeAccounts>,
     ) {
         let mut st = self.state();
         let previous = st.children.remove(&report.name);
         report.report = child
             .map(Box::new)
             .or_else(|| previous.as_ref().and_then(|p| p.report.report.clone()));
+        let accounts = accounts.or_else(|| previous.as_ref().and_then(|p| p.accounts.clone()));
         let conn = conn.or_else(|| previous.and_then(|p| p.conn));
         st.children.insert(
             report.name.clone(),
@@ -249,6 +260,7 @@ impl Node {
                 report,
                 scope,
                 conn,
+                accounts,
             },
         );
     }

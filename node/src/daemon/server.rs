@@ -253,7 +253,7 @@ async fn child_session(
         }
     }
     if let Some(o) = opened {
-        node.child_session_ended(o.scope, report, Some(o.report), Some(conn));
+        node.child_session_ended(o.scope, report, Some(o.report), Some(conn), o.accounts);
     }
 }
 

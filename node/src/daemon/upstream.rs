@@ -268,10 +268,15 @@ async fn attempt(
         .ok_or_else(|| LinkError::Unavailable("no connection to the parent".into()))?;
     let report = blocking(|| node.report())
         .map_err(|e| LinkError::Unavailable(format!("building the report: {e:#}")))?;
+    let version = negotiated_version(c);
+    let accounts = if version >= crate::link::open::ACCOUNTS_SINCE {
+        blocking(|| node.accounts_for_parent())
+    } else {
+        Default::default()
+    };
     let (send, recv) = c.open_bi().await?;
     let stall = node.config.limits.stall_timeout;
     let (mut send, mut recv) = (Stalling::new(send, stall), Stalling::new(recv, stall));
-    let version = negotiated_version(c);
     let scope = open_as_child(
         &mut send,
         &mut recv,
@@ -280,6 +285,7 @@ async fn attempt(
         &node.config.sync.subscriptions,
         mode,
         report,
+        accounts,
     )
     .await?;
     let label = &parent.address;

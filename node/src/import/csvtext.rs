@@ -13,7 +13,7 @@ use csv::StringRecord;
 use super::columns::ColumnMap;
 use super::encoding::{self, Scan};
 use super::stream::Decoded;
-use super::{row, FieldError, ImportError, RejectedRow, RowOutcome, SourceEncoding};
+use super::{row, FieldError, ImportError, RejectedRow, RowOutcome, RowUnits, SourceEncoding};
 
 /// The CSV reader's buffer.
 const CSV_BUFFER: usize = 1 << 16;
@@ -203,6 +203,10 @@ impl Iterator for CsvRows<'_> {
                         errors: vec![error],
                         raw: Vec::new(),
                         bytes_read,
+                        units: RowUnits {
+                            kind: Some(self.map.kind.record_kind()),
+                            ..RowUnits::default()
+                        },
                     })));
                 }
             }

@@ -110,7 +110,9 @@ fn scan_gb18030(path: &Path, mut input: impl Read) -> Result<Scan, ImportError> 
                 DecoderResult::InputEmpty => break,
                 DecoderResult::OutputFull => continue,
                 DecoderResult::Malformed(bad, after) => {
-                    let offset = start + (at - usize::from(after) - usize::from(bad)) as u64;
+                    // The malformed bytes may begin in the previous chunk.
+                    let offset =
+                        (start + at as u64).saturating_sub(u64::from(after) + u64::from(bad));
                     return Err(pass.undecodable(offset, &buf[..n]));
                 }
             }

@@ -151,7 +151,7 @@ pub(crate) fn kind_hint(normalised: &str) -> Option<FileKind> {
 
 /// Headers of the older layouts that today's files may carry as extra columns (a
 /// penalty's state, the local code, the update time), so that they do not tell an
-/// older layout; in a current file they stay extra columns under their own headers.
+/// older layout; in a current file they are read as the same fields ([`lookup`]).
 const NOT_MARKERS: &[&str] = &[
     "当前状态",
     "DFBM",
@@ -198,17 +198,23 @@ pub(crate) fn detect(kind: FileKind, normalised: &[String]) -> Layout {
     }
 }
 
-/// The field a normalised header names in a file of `kind` and `layout`.
+/// The field a normalised header names in a file of `kind` and `layout`. The older
+/// columns that today's files carry too ([`NOT_MARKERS`]: 地方编码, 数据更新时间戳, a
+/// penalty's 当前状态) are the same fields in any layout, so that they are kept under
+/// one key (`DFBM`, `SJC`, `CF_ZT`) whichever header named them.
 pub(crate) fn lookup(normalised: &str, kind: FileKind, layout: Layout) -> Option<Field> {
-    if layout.is_older() {
-        let older = older_of(normalised)
+    let older = || {
+        older_of(normalised)
             .find(|o| o.kind.is_none_or(|k| k == kind))
-            .map(|o| o.field);
-        if older.is_some() {
-            return older;
+            .map(|o| o.field)
+    };
+    if layout.is_older() {
+        if let Some(field) = older() {
+            return Some(field);
         }
     }
     headers::lookup(normalised, kind)
+        .or_else(|| NOT_MARKERS.contains(&normalised).then(older).flatten())
 }
 
 /// Whether a normalised header cell names a column of any kind of file, in any layout:

@@ -72,6 +72,7 @@ mod reject;
 mod row;
 mod stream;
 mod subject;
+mod tally;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -87,6 +88,8 @@ use credithub_protocol::record::{RecordBody, RecordKind};
 pub use error::{ImportError, Place};
 pub use layouts::Layout;
 pub use reject::RejectWriter;
+pub use tally::RefusalCounter;
+pub(crate) use values::mask_for_message;
 pub use values::{
     penalty_severity, split_categories, wan_yuan_to_fen, AmountError, FEN_PER_WAN_YUAN,
     LIGHT_CATEGORIES, SERIOUS_CATEGORIES,
@@ -419,6 +422,31 @@ pub struct RejectedRow {
     pub raw: Vec<String>,
     /// The byte offset reached in the decoded text, for progress reports.
     pub bytes_read: u64,
+    /// The units and decision date the row names, for the accounts per unit.
+    pub units: RowUnits,
+}
+
+/// The units a refused row names, as written (unvalidated), and its decision date if
+/// it reads as one: what the accounts per reporting unit charge the refusal to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowUnits {
+    /// The record kind the file holds.
+    pub kind: Option<RecordKind>,
+    /// The deciding authority.
+    pub authority: Option<NamedUnit>,
+    /// The data-source unit.
+    pub source: Option<NamedUnit>,
+    /// The decision date.
+    pub decided: Option<credithub_protocol::Date>,
+}
+
+/// A unit as a row names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedUnit {
+    /// Its name.
+    pub name: String,
+    /// Its USCC as written, if given.
+    pub uscc: Option<String>,
 }
 
 /// One problem with one field of a row.

@@ -10,7 +10,10 @@ use csv::StringRecord;
 use super::columns::{ColumnMap, Target};
 use super::headers::Field;
 use super::values::{is_open_ended, mask_for_message};
-use super::{details, listing, subject, FieldError, FileKind, ParsedRow, RejectedRow, RowOutcome};
+use super::{
+    details, listing, subject, FieldError, FileKind, NamedUnit, ParsedRow, RejectedRow, RowOutcome,
+    RowUnits,
+};
 
 /// The state of one row being mapped: its values, and the errors and warnings found.
 pub(crate) struct Ctx<'a> {
@@ -172,9 +175,28 @@ pub(crate) fn parse_row(
                 errors,
                 raw,
                 bytes_read,
+                units: row_units(map, row),
             })
         }
     })
+}
+
+/// The units and decision date a row names, as written.
+fn row_units(map: &ColumnMap, row: &StringRecord) -> RowUnits {
+    let unit = |name: Field, uscc: Field| {
+        map.get(name, row).map(|n| NamedUnit {
+            name: n.to_string(),
+            uscc: map.get(uscc, row).map(str::to_string),
+        })
+    };
+    RowUnits {
+        kind: Some(map.kind.record_kind()),
+        authority: unit(Field::Authority, Field::AuthorityUscc),
+        source: unit(Field::SourceUnit, Field::SourceUnitUscc),
+        decided: map
+            .get(Field::DecisionDate, row)
+            .and_then(|d| Date::parse(d).ok()),
+    }
 }
 
 fn build(ctx: &mut Ctx<'_>) -> Option<(RecordKind, RecordBody)> {

@@ -27,6 +27,8 @@ pub(crate) struct Decoded<R> {
     raw_pos: usize,
     raw_len: usize,
     eof: bool,
+    /// Whether the decoder has decoded the end of the input (it must not be used again).
+    decoded_all: bool,
     /// Whether the start of the text (where a byte-order mark is dropped) is behind.
     started: bool,
     /// Decoded bytes handed out so far.
@@ -56,6 +58,7 @@ impl<R: Read> Decoded<R> {
             raw_pos: 0,
             raw_len: 0,
             eof: false,
+            decoded_all: false,
             started: false,
             offset: 0,
             breaks: VecDeque::new(),
@@ -98,6 +101,9 @@ impl<R: Read> Decoded<R> {
     /// Decodes into `buf` (at least [`SPILL`] bytes long).
     fn decode_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
+            if self.decoded_all {
+                return Ok(0);
+            }
             self.refill()?;
             let input = &self.raw[self.raw_pos..self.raw_len];
             let Some(decoder) = self.decoder.as_mut() else {
@@ -109,6 +115,10 @@ impl<R: Read> Decoded<R> {
             let (result, read, written) =
                 decoder.decode_to_utf8_without_replacement(input, buf, self.eof);
             self.raw_pos += read;
+            if self.eof && matches!(result, DecoderResult::InputEmpty) {
+                // The decoder has finished: the next read ends the text.
+                self.decoded_all = true;
+            }
             if written > 0 {
                 return Ok(written);
             }
@@ -202,6 +212,19 @@ mod tests {
         // A position before blank lines moves past them.
         let (_, lines) = lines_of(text, SourceEncoding::Utf8, &[0, 3]);
         assert_eq!(lines, [1, 3]);
+    }
+
+    #[test]
+    fn reading_past_the_end_of_gb18030_text_gives_nothing_more() {
+        let (bytes, _, _) = GB18030.encode("处罚机关,苏州");
+        let mut d = Decoded::new(&bytes[..], SourceEncoding::Gb18030);
+        let mut out = String::new();
+        d.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "处罚机关,苏州");
+        // The CSV reader may ask again after the end: the finished decoder is not used.
+        let mut buf = [0u8; 128];
+        assert_eq!(d.read(&mut buf).unwrap(), 0);
+        assert_eq!(d.read(&mut buf[..8]).unwrap(), 0);
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub(super) fn looks_like_resident_id(text: &str) -> bool {
 /// look like an 18-character identity number, are masked: [`ResidentId::masked`] when
 /// valid, else the last 12 characters hidden. Anything else is unchanged (a 15-digit
 /// registration number may happen to parse as a legacy identity number).
-pub(super) fn mask_for_message(value: &str, personal_column: bool) -> String {
+pub(crate) fn mask_for_message(value: &str, personal_column: bool) -> String {
     if !personal_column && !looks_like_resident_id(value) {
         return value.to_string();
     }

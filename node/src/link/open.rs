@@ -5,6 +5,7 @@
 //! ([`super::quic::negotiated_version`]); a child whose opening names another version
 //! is refused.
 
+use credithub_protocol::accounts::SubtreeAccounts;
 use credithub_protocol::link::{DeclineCode, Frame, LinkScope, SessionMode};
 use credithub_protocol::record::RecordKind;
 use credithub_protocol::report::{NodeReport, MAX_CHILDREN};
@@ -33,7 +34,8 @@ async fn first_frame<R: AsyncRead + Unpin>(recv: &mut R) -> Result<Frame, LinkEr
 }
 
 /// The child's side: opens a session for `mode` at link version `version`, with the
-/// child's report, and returns the link's scope.
+/// child's report and, from link version 4 on, its subtree's accounts per reporting
+/// unit, and returns the link's scope.
 #[allow(clippy::too_many_arguments)]
 pub async fn open_as_child<W, R>(
     send: &mut W,
@@ -43,6 +45,7 @@ pub async fn open_as_child<W, R>(
     subscriptions: &[RecordKind],
     mode: SessionMode,
     report: NodeReport,
+    accounts: SubtreeAccounts,
 ) -> Result<LinkScope, LinkError>
 where
     W: AsyncWrite + Unpin,
@@ -58,6 +61,13 @@ where
         },
     )
     .await?;
+    if version >= ACCOUNTS_SINCE {
+        let mut accounts = accounts;
+        if let Some(month) = accounts.fit(MAX_ACCOUNTS_BYTES) {
+            tracing::warn!(%month, "accounts too large for a frame: months up to this one left out");
+        }
+        write_frame(send, &Frame::Accounts(Box::new(accounts))).await?;
+    }
     match first_frame(recv).await? {
         Frame::Accepted { .. } => Ok(LinkScope::new(own, subscriptions.iter().copied())),
         Frame::Refused { reason } => Err(LinkError::Declined { code: None, reason }),
@@ -106,6 +116,41 @@ pub struct Opened {
     /// What the child says about itself (its name and jurisdiction are overwritten
     /// with its certificate's).
     pub report: NodeReport,
+    /// The accounts of its subtree (link version 4 on; checked against its
+    /// jurisdiction).
+    pub accounts: Option<SubtreeAccounts>,
+}
+
+/// The largest encoding of the accounts sent in one frame (half of a frame's limit;
+/// the oldest months are left out of larger ones).
+pub const MAX_ACCOUNTS_BYTES: usize = credithub_protocol::link::MAX_FRAME / 2;
+
+/// The first link version whose sessions carry [`Frame::Accounts`].
+pub const ACCOUNTS_SINCE: u16 = 4;
+
+/// The accounts a child sends after its opening, on a link that carries them.
+async fn read_accounts<R: AsyncRead + Unpin>(
+    recv: &mut R,
+    version: u16,
+    peer: &Identity,
+) -> Result<Option<SubtreeAccounts>, (DeclineCode, String)> {
+    if version < ACCOUNTS_SINCE {
+        return Ok(None);
+    }
+    match first_frame(recv).await {
+        Ok(Frame::Accounts(a)) => match a.check(peer.jurisdiction) {
+            Ok(()) => Ok(Some(*a)),
+            Err(e) => Err((DeclineCode::BadRequest, e.to_string())),
+        },
+        Ok(other) => Err((
+            DeclineCode::BadRequest,
+            format!("expected accounts after the opening, got {}", other.name()),
+        )),
+        Err(e) => Err((
+            DeclineCode::BadRequest,
+            format!("reading the accounts: {e}"),
+        )),
+    }
 }
 
 /// The parent's side: reads the child's opening (which must name the connection's
@@ -144,7 +189,12 @@ where
                     report.children.len()
                 ))
             } else {
-                check_child(own, peer).map(|()| (subscriptions, mode, report))
+                match check_child(own, peer) {
+                    Ok(()) => read_accounts(recv, version, peer)
+                        .await
+                        .map(|accounts| (subscriptions, mode, report, accounts)),
+                    Err(e) => Err(e),
+                }
             }
         }
         other => Err((
@@ -153,7 +203,7 @@ where
         )),
     };
     match checked {
-        Ok((subscriptions, mode, mut report)) => {
+        Ok((subscriptions, mode, mut report, accounts)) => {
             write_frame(send, &Frame::Accepted { jurisdiction: own }).await?;
             report.name.clone_from(&peer.name);
             report.jurisdiction = peer.jurisdiction;
@@ -161,6 +211,7 @@ where
                 scope: LinkScope::new(peer.jurisdiction, subscriptions),
                 mode,
                 report: *report,
+                accounts,
             })
         }
         Err((code, reason)) => {
@@ -168,5 +219,82 @@ where
             let _ = write_frame(send, &Frame::decline(version, code, reason.clone())).await;
             Err(LinkError::RefusedPeer { code, reason })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use credithub_protocol::accounts::NodeAccounts;
+
+    use super::*;
+
+    fn code(s: &str) -> DivisionCode {
+        DivisionCode::parse(s).expect("code")
+    }
+
+    fn accounts_of(name: &str, j: &str) -> SubtreeAccounts {
+        SubtreeAccounts {
+            nodes: vec![NodeAccounts {
+                name: name.into(),
+                jurisdiction: code(j),
+                ..NodeAccounts::default()
+            }],
+        }
+    }
+
+    /// A child of `child_j` opens at `version` with `accounts` to a parent of
+    /// Jiangsu: what the parent got, and whether the child was accepted.
+    async fn open_at(
+        version: u16,
+        child_j: &str,
+        accounts: SubtreeAccounts,
+    ) -> (Result<Opened, LinkError>, Result<LinkScope, LinkError>) {
+        let (mut c_send, mut p_recv) = tokio::io::duplex(1 << 16);
+        let (mut p_send, mut c_recv) = tokio::io::duplex(1 << 16);
+        let peer = Identity {
+            role: Role::Node,
+            jurisdiction: code(child_j),
+            name: "suzhou".into(),
+        };
+        let parent = accept_child(&mut p_send, &mut p_recv, version, code("320000"), &peer);
+        let child = open_as_child(
+            &mut c_send,
+            &mut c_recv,
+            version,
+            code(child_j),
+            &[],
+            SessionMode::Sync,
+            NodeReport::default(),
+            accounts,
+        );
+        tokio::join!(parent, child)
+    }
+
+    #[tokio::test]
+    async fn accounts_follow_the_opening_from_link_version_4_only() {
+        let (parent, child) = open_at(4, "320500", accounts_of("suzhou", "320500")).await;
+        assert!(child.is_ok());
+        let got = parent.expect("accepted").accounts.expect("accounts");
+        assert_eq!(got.nodes[0].name, "suzhou");
+        // At version 3 nothing follows the opening, and the parent expects nothing.
+        let (parent, child) = open_at(3, "320500", accounts_of("suzhou", "320500")).await;
+        assert!(child.is_ok());
+        assert_eq!(parent.expect("accepted").accounts, None);
+    }
+
+    #[tokio::test]
+    async fn accounts_of_another_jurisdiction_are_refused() {
+        let (parent, child) = open_at(4, "320500", accounts_of("nanjing", "320100")).await;
+        assert!(matches!(
+            parent,
+            Err(LinkError::RefusedPeer {
+                code: DeclineCode::BadRequest,
+                ..
+            })
+        ));
+        assert!(
+            matches!(child, Err(LinkError::Declined { .. })),
+            "{child:?}"
+        );
     }
 }

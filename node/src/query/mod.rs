@@ -11,10 +11,13 @@
 //! - [`report`]: the credit report as text;
 //! - [`timeliness`]: statistics and reporting delays per origin.
 
+pub mod accounts;
 pub mod aliases;
 pub mod feed;
 pub mod lists;
+pub mod matters;
 pub mod measures;
+pub mod monitor;
 pub mod names;
 pub mod report;
 pub mod timeliness;

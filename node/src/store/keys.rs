@@ -51,8 +51,10 @@ pub const CF_NAMES: &str = "names";
 pub const CF_CHANGES: &str = "changes";
 /// Column family of the publication-windows index.
 pub const CF_WINDOWS: &str = "windows";
+/// Rows refused at import, per unit and month (format 7; see [`super::refusals`]).
+pub const CF_REFUSALS: &str = "refusals";
 /// Every column family, in creation order.
-pub const ALL_CFS: [&str; 11] = [
+pub const ALL_CFS: [&str; 12] = [
     CF_RECORDS,
     CF_SUBJECTS,
     CF_DIGEST,
@@ -64,6 +66,7 @@ pub const ALL_CFS: [&str; 11] = [
     CF_NAMES,
     CF_CHANGES,
     CF_WINDOWS,
+    CF_REFUSALS,
 ];
 
 /// Length of a partition's storage form (the first bytes of a `regional` key).

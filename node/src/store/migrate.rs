@@ -9,7 +9,8 @@
 //! | 3      | d825d9f               | as 2, and `meta/store` holds one typed [`StoreMeta`] (postcard): format, jurisdiction, creation time and the history of migrations |
 //! | 4      | 04bc0b7 until 051999a | as 3; records of form 2 may be stored; the subject index also files each record under the organisation code inside every USCC and tax number it names (aliases); the `names` family files each record under the character pairs of its subject's name; the `drafts` family holds list entries under review |
 //! | 5      | 292d130               | as 4; the `names` family files each (subject, name) once, with a marker counting the records that carry it (see [`super::names`]) |
-//! | 6      | this build            | as 5; the `changes` family logs every stored version under a sequence number and the `windows` family files records by severity and decision date (see [`super::feed`]) |
+//! | 6      | 3820c18 until b6795b6 | as 5; the `changes` family logs every stored version under a sequence number and the `windows` family files records by severity and decision date (see [`super::feed`]) |
+//! | 7      | this build            | as 6; the `refusals` family counts the rows refused at import per unit and month (see [`super::refusals`]); a store of format 6 has none to count, so the step writes nothing but the format |
 //!
 //! From format 3 on, the plain-text `meta/format` and `meta/jurisdiction` entries are
 //! still written, though this build reads only `format` (to learn the format before
@@ -120,6 +121,10 @@ pub(crate) const STEPS: &[Step] = &[
     Step {
         from: 5,
         run: log_and_windows,
+    },
+    Step {
+        from: 6,
+        run: refusals_family,
     },
 ];
 
@@ -292,6 +297,13 @@ fn log_and_windows(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, Store
     })?;
     flush_chunk(store, &mut chunk, true)?;
     Ok((written, meta))
+}
+
+/// 6 → 7: the `refusals` family (created empty when the store opens) starts counting
+/// refused rows from the next import; the refusals of earlier imports were never
+/// kept, so nothing is rewritten.
+fn refusals_family(store: &Store, _batch: &mut WriteBatch) -> Result<(u64, StoreMeta)> {
+    Ok((0, read_meta(store, 6)?))
 }
 
 /// What the store's `meta/format` entry says.

@@ -289,6 +289,13 @@ fn the_format_2_fixture_migrates_to_the_current_format_with_its_content_intact()
             binary_version: env!("CARGO_PKG_VERSION").to_string(),
             rewritten: count(keys::CF_CHANGES, None) + count(keys::CF_WINDOWS, None),
         },
+        Migration {
+            from: 6,
+            to: 7,
+            at_ms: MIGRATED_AT,
+            binary_version: env!("CARGO_PKG_VERSION").to_string(),
+            rewritten: 0,
+        },
     ];
     assert_eq!(store.migrated(), steps.as_slice());
     assert_eq!(
@@ -552,8 +559,8 @@ fn a_store_left_at_format_2_by_a_crash_migrates_on_the_next_open() {
     }
     assert_eq!(raw_meta(&path, META_FORMAT).as_deref(), Some("2"));
     let store = open(&path).expect("reopen resumes");
-    assert_eq!(store.migrated().len(), 4);
-    assert_eq!(store.meta().migrations.len(), 4);
+    assert_eq!(store.migrated().len(), 5);
+    assert_eq!(store.meta().migrations.len(), 5);
     assert_fixture_content(&store);
 }
 
@@ -611,4 +618,44 @@ fn name_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
             (k.to_vec(), v.to_vec())
         })
         .collect()
+}
+
+#[test]
+fn a_migrated_store_counts_refused_rows_and_verify_checks_them() {
+    use credithub_protocol::accounts::{Month, UnitRole};
+
+    use crate::store::refusals::RefusalTally;
+    // 6 → 7 adds the `refusals` family empty; the next imports count in it.
+    let (_dir, path) = fixture_copy();
+    let store = open(&path).expect("open migrates");
+    let march = Month::new(2026, 3).expect("month");
+    assert!(store.refusals(march).expect("tallies").is_empty());
+    let tally = RefusalTally {
+        month: march,
+        role: UnitRole::Source,
+        origin: code(JURISDICTION),
+        name: "苏州市交通运输局".into(),
+        uscc: None,
+        rows: 2,
+        by_kind: [(RecordKind::PENALTY.code(), 2)].into_iter().collect(),
+        reasons: [("CF_WSH: required value is empty".to_string(), 2)]
+            .into_iter()
+            .collect(),
+    };
+    store.add_refusals(&[tally.clone()]).expect("counted");
+    assert_eq!(store.refusals(march).expect("tallies"), [tally.clone()]);
+    let report = store.verify(|_| {}).expect("verify");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.refusal_entries, 1);
+    // A tally filed under another unit's key is reported.
+    let mut moved = tally.clone();
+    moved.name = "苏州市生态环境局".into();
+    let bytes = postcard::to_stdvec(&tally).expect("encodes");
+    store
+        .db()
+        .put_cf(store.cf(keys::CF_REFUSALS), moved.key(), bytes)
+        .expect("damaged");
+    let report = store.verify(|_| {}).expect("verify");
+    assert_eq!(report.problem_count, 1, "{:?}", report.problems);
+    assert!(report.problems[0].to_string().contains("another key"));
 }

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod migrate;
 pub mod names;
 pub mod read;
+pub mod refusals;
 pub mod verify;
 pub mod write;
 
@@ -37,7 +38,7 @@ pub use write::{ApplyStats, PreparedLocal, RemoteOutcome, WriteOutcome};
 /// The on-disk format this build writes. A store of an older format, from
 /// [`OLDEST_FORMAT`] on, is migrated when it opens; a newer one is refused (see
 /// [`migrate`]).
-pub const STORE_FORMAT: u32 = 6;
+pub const STORE_FORMAT: u32 = 7;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]

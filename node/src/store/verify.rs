@@ -100,6 +100,11 @@ pub enum VerifyProblem {
         #[serde(default)]
         reason: String,
     },
+    /// A refusal tally does not decode, or is filed under another unit's key.
+    RefusalEntry {
+        /// What is wrong, with the key.
+        reason: String,
+    },
 }
 
 impl fmt::Display for VerifyProblem {
@@ -132,6 +137,7 @@ impl fmt::Display for VerifyProblem {
             VerifyProblem::DanglingNameEntry { key, reason } => {
                 write!(f, "name index entry of {key}: {reason}")
             }
+            VerifyProblem::RefusalEntry { reason } => f.write_str(reason),
         }
     }
 }
@@ -155,6 +161,9 @@ pub struct VerifyReport {
     /// Publication-windows entries checked.
     #[serde(default)]
     pub window_entries: u64,
+    /// Refusal tallies checked.
+    #[serde(default)]
+    pub refusal_entries: u64,
     /// Number of problems found.
     pub problem_count: u64,
     /// The problems (at most the first 1000).
@@ -353,6 +362,11 @@ impl Store {
         self.verify_subject_entries(&mut report)?;
         self.verify_name_entries(&mut report)?;
         self.verify_window_entries(&mut report)?;
+        let (tallies, problems) = self.verify_refusals()?;
+        report.refusal_entries = tallies;
+        for reason in problems {
+            report.push(VerifyProblem::RefusalEntry { reason });
+        }
         progress(report.records);
         Ok(report)
     }

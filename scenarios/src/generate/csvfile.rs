@@ -6,16 +6,18 @@ use std::fmt::{self, Write as _};
 use std::io::Write;
 
 use credithub_protocol::ids::uscc::ALPHABET;
-use credithub_protocol::ids::{resident, SubjectId, SubjectKind};
-use credithub_protocol::record::{Authority, Details, LicenceCategory, Severity};
+use credithub_protocol::ids::{resident, SubjectId};
+use credithub_protocol::record::{Details, Severity};
 use credithub_protocol::{RecordBody, RecordKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::columns::{chinese_names, party, Transcoder, LICENCE_CODES, PENALTY_CODES};
-pub use super::columns::{fen_to_wan, wan_to_fen};
 use super::older;
 use super::GenerateError;
+use credithub_node::export::file::Transcoder;
+use credithub_node::export::layout::{chinese_names, party, LICENCE_CODES, PENALTY_CODES};
+pub use credithub_node::export::layout::{fen_to_wan, wan_to_fen};
+use credithub_node::export::rows::{self, Numbers};
 
 /// Which national file a CSV is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -166,135 +168,41 @@ mod col {
     pub(super) const L_JDRQ: usize = 19;
 }
 
-fn kind_text(kind: SubjectKind) -> &'static str {
+/// The national file of a kind, as the exporter knows it.
+fn export_kind(kind: FileKind) -> rows::FileKind {
     match kind {
-        SubjectKind::LegalPerson => "法人及非法人组织",
-        SubjectKind::NaturalPerson => "自然人",
-        SubjectKind::IndividualBusiness => "个体工商户",
+        FileKind::Penalty => rows::FileKind::Penalty,
+        FileKind::Licence => rows::FileKind::Licence,
     }
 }
 
-fn category_text(c: LicenceCategory) -> &'static str {
-    match c {
-        LicenceCategory::Ordinary => "普通",
-        LicenceCategory::Franchise => "特许",
-        LicenceCategory::Approval => "认可",
-        LicenceCategory::Verification => "核准",
-        LicenceCategory::Registration => "登记",
-        LicenceCategory::Other => "其他",
-    }
-}
-
-fn put(field: &mut String, value: impl fmt::Display) {
-    let _ = write!(field, "{value}");
-}
-
-fn put_opt(field: &mut String, value: Option<impl fmt::Display>) {
-    if let Some(v) = value {
-        put(field, v);
-    }
-}
-
-fn put_authority(row: &mut [String], at: usize, a: &Authority) {
-    row[at].push_str(&a.name);
-    put_opt(&mut row[at + 1], a.uscc.as_ref());
-}
-
-/// Fills the party columns (0-12).
-fn party_fields(row: &mut [String], body: &RecordBody) {
-    let s = &body.subject;
-    row[party::NAME].push_str(&s.name);
-    row[party::KIND].push_str(kind_text(s.kind));
-    match &s.id {
-        SubjectId::Uscc(u) => row[party::USCC].push_str(u.as_str()),
-        SubjectId::ResidentId(r) => {
-            row[party::ID_TYPE].push_str("身份证");
-            row[party::ID].push_str(r.unmasked());
-        }
-        SubjectId::RegNo(r) => row[party::REG_NO].push_str(r.as_str()),
-        SubjectId::OrgCode(o) => row[party::ORG_CODE].push_str(o.as_str()),
-        SubjectId::TaxNo(t) => row[party::TAX_NO].push_str(t.as_str()),
-        SubjectId::Document(d) => {
-            row[party::ID_TYPE].push_str(d.kind().chinese_name());
-            row[party::ID].push_str(d.unmasked());
-        }
-    }
-    for id in &body.other_ids {
-        match id {
-            SubjectId::RegNo(r) => row[party::REG_NO].push_str(r.as_str()),
-            SubjectId::OrgCode(o) => {
-                row[party::ORG_CODE].push_str(o.as_str());
-                if let Some(d) = s.id.division() {
-                    put(&mut row[party::TAX_NO], format_args!("{d}{}", o.as_str()));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(rep) = &body.representative {
-        row[party::REP].push_str(&rep.name);
-        put_opt(&mut row[party::REP_ID_TYPE], rep.id_type.as_ref());
-        put_opt(&mut row[party::REP_ID], rep.id_number.as_ref());
-    }
-}
-
-/// Fills a row from a body; errors when the body's kind does not fit the file.
+/// Fills a row from a body, as an export with full numbers writes it; errors when
+/// the body's kind does not fit the file. Generated files also carry a tax
+/// registration number for subjects known by an older organisation code (the
+/// division's code and the organisation code, as the old tax numbers were made).
 fn fill(kind: FileKind, row: &mut [String], body: &RecordBody) -> Result<(), GenerateError> {
-    row.iter_mut().for_each(String::clear);
-    party_fields(row, body);
-    let source = body.source_unit.as_ref().unwrap_or(&body.authority);
-    match (&body.details, kind) {
-        (Details::Penalty(p), FileKind::Penalty) => {
-            row[13].push_str(&body.decision_no);
-            row[14].push_str(&p.violation_type);
-            row[15].push_str(&p.facts);
-            row[16].push_str(&p.legal_basis);
-            row[17].push_str(&p.categories.join(";"));
-            row[18].push_str(&p.content);
-            put_opt(&mut row[19], p.fine_fen.map(fen_to_wan));
-            put_opt(&mut row[20], p.confiscated_fen.map(fen_to_wan));
-            put_opt(&mut row[21], p.licence_affected.as_ref());
-            put(&mut row[22], body.decision_date);
-            put_opt(&mut row[23], p.valid_until);
-            put_opt(&mut row[24], body.publication_end);
-            put_authority(row, 25, &body.authority);
-            put_authority(row, 27, source);
-        }
-        (Details::Licence(l), FileKind::Licence) => {
-            row[13].push_str(&l.document_name);
-            row[14].push_str(&body.decision_no);
-            row[15].push_str(category_text(l.category));
-            put_opt(&mut row[16], l.certificate_name.as_ref());
-            put_opt(&mut row[17], l.licence_no.as_ref());
-            row[18].push_str(&l.content);
-            put(&mut row[19], body.decision_date);
-            put(&mut row[20], l.valid_from);
-            put_opt(&mut row[21], l.valid_to);
-            put_authority(row, 22, &body.authority);
-            put_opt(&mut row[24], l.state.as_ref());
-            put_authority(row, 25, source);
-        }
-        _ => {
-            let found = match &body.details {
-                Details::Penalty(_) => RecordKind::PENALTY,
-                Details::Licence(_) => RecordKind::LICENCE,
-                Details::ListEntry(_) if body.severity == Severity::Serious => {
-                    RecordKind::BLACK_LIST
-                }
-                Details::ListEntry(_) => RecordKind::RED_LIST,
-                Details::DishonestDebtor(_) => RecordKind::DISHONEST_DEBTOR,
-                Details::Other => RecordKind::other(100).unwrap_or(RecordKind::PENALTY),
-                Details::Objection(_) => RecordKind::OBJECTION,
-                Details::Listing(l) if l.court.is_some() => RecordKind::DISHONEST_DEBTOR,
-                Details::Listing(_) => RecordKind::BLACK_LIST,
-                Details::Mapping(_) => RecordKind::SUBJECT_MAPPING,
-            };
-            return Err(GenerateError::KindMismatch { file: kind, found });
-        }
+    if rows::fill(export_kind(kind), row, body, Numbers::Full).is_none() {
+        let found = match &body.details {
+            Details::Penalty(_) => RecordKind::PENALTY,
+            Details::Licence(_) => RecordKind::LICENCE,
+            Details::ListEntry(_) if body.severity == Severity::Serious => RecordKind::BLACK_LIST,
+            Details::ListEntry(_) => RecordKind::RED_LIST,
+            Details::DishonestDebtor(_) => RecordKind::DISHONEST_DEBTOR,
+            Details::Other => RecordKind::other(100).unwrap_or(RecordKind::PENALTY),
+            Details::Objection(_) => RecordKind::OBJECTION,
+            Details::Listing(l) if l.court.is_some() => RecordKind::DISHONEST_DEBTOR,
+            Details::Listing(_) => RecordKind::BLACK_LIST,
+            Details::Mapping(_) => RecordKind::SUBJECT_MAPPING,
+        };
+        return Err(GenerateError::KindMismatch { file: kind, found });
     }
-    if let Some(remark) = body.extra.get("BZ") {
-        if let Some(last) = row.last_mut() {
-            last.push_str(remark);
+    if row[party::TAX_NO].is_empty() {
+        let org = body.other_ids.iter().find_map(|id| match id {
+            SubjectId::OrgCode(o) => Some(o),
+            _ => None,
+        });
+        if let (Some(o), Some(d)) = (org, body.subject.id.division()) {
+            let _ = write!(row[party::TAX_NO], "{d}{}", o.as_str());
         }
     }
     Ok(())

@@ -7,8 +7,8 @@ use credithub_protocol::ids::{RegNo, SubjectId};
 use credithub_protocol::record::Details;
 use credithub_protocol::{RecordBody, RecordKind};
 
-use super::columns::Transcoder;
 use super::GenerateError;
+use credithub_node::export::file::Transcoder;
 
 /// The header of a red- and black-list file.
 pub(super) const LIST_HEADER: [&str; 17] = [

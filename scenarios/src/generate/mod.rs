@@ -10,7 +10,6 @@
 
 mod catalog;
 mod cli;
-mod columns;
 mod csvfile;
 mod listfile;
 mod lists;

@@ -7,7 +7,7 @@
 
 use credithub_protocol::RecordBody;
 
-use super::columns::party;
+use credithub_node::export::layout::party;
 
 /// Where an older column takes its value from.
 #[derive(Debug, Clone, Copy)]

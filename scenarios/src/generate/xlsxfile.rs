@@ -9,9 +9,9 @@ use std::path::Path;
 use credithub_protocol::{Date, RecordBody};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::columns::party;
 use super::csvfile::{write_rows, CsvOptions, CsvReport, FileKind, HeaderStyle};
 use super::GenerateError;
+use credithub_node::export::layout::party;
 
 /// The party-code columns that today's Chinese template groups under one heading.
 const GROUPED: std::ops::RangeInclusive<usize> = party::USCC..=7;

@@ -88,6 +88,7 @@ pub(crate) async fn try_session(ep: &quinn::Endpoint, addr: &str, own: &str) -> 
             &[],
             SessionMode::Sync,
             NodeReport::default(),
+            Default::default(),
         ),
     )
     .await;
@@ -130,6 +131,7 @@ async fn open_and_reconcile_empty(
         &[],
         SessionMode::Sync,
         NodeReport::default(),
+        Default::default(),
     )
     .await
     .expect("accepted");

@@ -1,9 +1,8 @@
-//! Column names of the national format, money in 万元, and the GB18030 output stream.
-
-use std::io::{self, Write};
+//! The columns of the national 双公示 files (today's layout: `CF_…` penalties, `XK_…`
+//! licences, by code or by Chinese name) and money in 万元, exactly.
 
 /// Penalty file column codes.
-pub(super) const PENALTY_CODES: [&str; 30] = [
+pub const PENALTY_CODES: [&str; 30] = [
     "CF_XDR_MC",
     "CF_XDR_LB",
     "CF_XDR_SHXYM",
@@ -37,7 +36,7 @@ pub(super) const PENALTY_CODES: [&str; 30] = [
 ];
 
 /// Licence file column codes.
-pub(super) const LICENCE_CODES: [&str; 28] = [
+pub const LICENCE_CODES: [&str; 28] = [
     "XK_XDR_MC",
     "XK_XDR_LB",
     "XK_XDR_SHXYM",
@@ -123,7 +122,7 @@ const LICENCE_NAMES: [&str; 15] = [
 ];
 
 /// The Chinese header of the penalty file (`penalty`) or the licence file.
-pub(super) fn chinese_names(penalty: bool) -> Vec<&'static str> {
+pub fn chinese_names(penalty: bool) -> Vec<&'static str> {
     let tail: &[&str] = if penalty {
         &PENALTY_NAMES
     } else {
@@ -133,29 +132,33 @@ pub(super) fn chinese_names(penalty: bool) -> Vec<&'static str> {
 }
 
 /// Party column indexes, the same in both files.
-pub(super) mod party {
+pub mod party {
     /// Name (`*_XDR_MC`).
-    pub(crate) const NAME: usize = 0;
+    pub const NAME: usize = 0;
     /// Party kind (`*_XDR_LB`).
-    pub(crate) const KIND: usize = 1;
+    pub const KIND: usize = 1;
     /// USCC (`*_XDR_SHXYM`).
-    pub(crate) const USCC: usize = 2;
+    pub const USCC: usize = 2;
     /// Business registration number (`*_XDR_GSZC`).
-    pub(crate) const REG_NO: usize = 3;
+    pub const REG_NO: usize = 3;
     /// Organisation code (`*_XDR_ZZJG`).
-    pub(crate) const ORG_CODE: usize = 4;
+    pub const ORG_CODE: usize = 4;
     /// Tax registration number (`*_XDR_SWDJ`).
-    pub(crate) const TAX_NO: usize = 5;
+    pub const TAX_NO: usize = 5;
+    /// Public institution certificate number (`*_XDR_SYDW`).
+    pub const INSTITUTION_NO: usize = 6;
+    /// Social organisation registration number (`*_XDR_SHZZ`).
+    pub const SOCIAL_ORG_NO: usize = 7;
     /// Legal representative (`*_FRDB`).
-    pub(crate) const REP: usize = 8;
+    pub const REP: usize = 8;
     /// Representative's document type (`*_FR_ZJLX`).
-    pub(crate) const REP_ID_TYPE: usize = 9;
+    pub const REP_ID_TYPE: usize = 9;
     /// Representative's document number (`*_FR_ZJHM`).
-    pub(crate) const REP_ID: usize = 10;
+    pub const REP_ID: usize = 10;
     /// Natural person's document type (`*_XDR_ZJLX`).
-    pub(crate) const ID_TYPE: usize = 11;
+    pub const ID_TYPE: usize = 11;
     /// Natural person's document number (`*_XDR_ZJHM`).
-    pub(crate) const ID: usize = 12;
+    pub const ID: usize = 12;
 }
 
 /// Formats an amount in fen as 万元, exactly: 1 万元 is 1,000,000 fen, so six decimals
@@ -192,63 +195,4 @@ pub fn wan_to_fen(text: &str) -> Option<i64> {
     };
     let fen = whole.checked_mul(1_000_000)?.checked_add(frac)?;
     Some(if negative { -fen } else { fen })
-}
-
-/// A writer that takes UTF-8 and writes it through unchanged or as GB18030, counting
-/// the bytes written. Incomplete UTF-8 sequences at the end of a write wait for the next.
-pub(super) struct Transcoder<W: Write> {
-    inner: W,
-    gb18030: bool,
-    pending: Vec<u8>,
-    /// Bytes written to `inner`.
-    pub bytes: u64,
-}
-
-impl<W: Write> Transcoder<W> {
-    /// Wraps a writer.
-    pub(super) fn new(inner: W, gb18030: bool) -> Self {
-        Transcoder {
-            inner,
-            gb18030,
-            pending: Vec::new(),
-            bytes: 0,
-        }
-    }
-
-    /// The wrapped writer.
-    pub(super) fn into_inner(self) -> W {
-        self.inner
-    }
-
-    fn emit(&mut self, text: &str) -> io::Result<()> {
-        let (bytes, _, _) = encoding_rs::GB18030.encode(text);
-        self.inner.write_all(&bytes)?;
-        self.bytes += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-impl<W: Write> Write for Transcoder<W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if !self.gb18030 {
-            self.inner.write_all(data)?;
-            self.bytes += data.len() as u64;
-            return Ok(data.len());
-        }
-        let mut buf = std::mem::take(&mut self.pending);
-        buf.extend_from_slice(data);
-        let valid = match std::str::from_utf8(&buf) {
-            Ok(_) => buf.len(),
-            Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
-        };
-        let text = std::str::from_utf8(&buf[..valid]).unwrap_or_default();
-        self.emit(text)?;
-        self.pending = buf[valid..].to_vec();
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
