@@ -10,6 +10,7 @@ use credithub_protocol::lifecycle::PublicationRules;
 use credithub_protocol::link::{LINK_VERSION, MIN_LINK_VERSION};
 use credithub_protocol::{Date, DivisionCode, RecordKind, WorkCalendar};
 
+use crate::link::quic::{Congestion, LinkTuning};
 use crate::query::matters::Matters;
 use crate::query::measures::Catalogue;
 use serde::Deserialize;
@@ -85,6 +86,8 @@ struct RawConfig {
     matters_file: Option<PathBuf>,
     #[serde(default)]
     accounts: RawAccounts,
+    #[serde(default)]
+    link: RawLink,
 }
 
 /// `[accounts]`: the accounts per reporting unit.
@@ -122,6 +125,102 @@ pub struct AccountsConfig {
     /// Working days between a repair decision and its recording
     /// (`accounts.repair_days`).
     pub repair_days: u32,
+}
+
+/// `[link]`: the QUIC transport's tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLink {
+    congestion: String,
+    packet_threshold: u32,
+    time_threshold: f64,
+    socket_buffer_bytes: u64,
+    stream_window_bytes: u64,
+    connection_window_bytes: u64,
+}
+
+impl Default for RawLink {
+    fn default() -> Self {
+        let t = LinkTuning::default();
+        RawLink {
+            congestion: t.congestion.as_str().into(),
+            packet_threshold: t.packet_threshold,
+            time_threshold: f64::from(t.time_threshold),
+            socket_buffer_bytes: t.socket_buffer as u64,
+            stream_window_bytes: u64::from(t.stream_window),
+            connection_window_bytes: u64::from(t.connection_window),
+        }
+    }
+}
+
+/// Bounds of the `[link]` byte sizes: at least 64 KiB, at most 1 GiB.
+const LINK_BYTES: std::ops::RangeInclusive<u64> = (64 << 10)..=(1 << 30);
+
+fn link_tuning(raw: &RawLink) -> Result<LinkTuning, ConfigError> {
+    let congestion = Congestion::parse(&raw.congestion).ok_or_else(|| {
+        invalid(
+            "link.congestion",
+            format!(
+                "unknown congestion controller {:?}: use {}",
+                raw.congestion,
+                Congestion::ALL.map(|c| c.as_str()).join(", ")
+            ),
+        )
+    })?;
+    if !(3..=100_000).contains(&raw.packet_threshold) {
+        return Err(invalid(
+            "link.packet_threshold",
+            format!("{} is not between 3 and 100000", raw.packet_threshold),
+        ));
+    }
+    if !(raw.time_threshold.is_finite() && (1.125..=10.0).contains(&raw.time_threshold)) {
+        return Err(invalid(
+            "link.time_threshold",
+            format!(
+                "{} is not between 1.125 and 10 (round trips)",
+                raw.time_threshold
+            ),
+        ));
+    }
+    let bytes = |key: &'static str, v: u64, zero_ok: bool| {
+        if (zero_ok && v == 0) || LINK_BYTES.contains(&v) {
+            Ok(v)
+        } else {
+            Err(invalid(
+                key,
+                format!(
+                    "{v} is not between {} and {} bytes{}",
+                    LINK_BYTES.start(),
+                    LINK_BYTES.end(),
+                    if zero_ok { " (or 0)" } else { "" }
+                ),
+            ))
+        }
+    };
+    let socket_buffer = bytes("link.socket_buffer_bytes", raw.socket_buffer_bytes, true)?;
+    let stream_window = bytes("link.stream_window_bytes", raw.stream_window_bytes, false)?;
+    let connection_window = bytes(
+        "link.connection_window_bytes",
+        raw.connection_window_bytes,
+        false,
+    )?;
+    if connection_window < stream_window {
+        return Err(invalid(
+            "link.connection_window_bytes",
+            format!(
+                "{connection_window} is smaller than link.stream_window_bytes ({stream_window})"
+            ),
+        ));
+    }
+    Ok(LinkTuning {
+        congestion,
+        packet_threshold: raw.packet_threshold,
+        time_threshold: raw.time_threshold as f32,
+        socket_buffer: socket_buffer as usize,
+        // Both are at most 1 GiB, checked above.
+        stream_window: stream_window as u32,
+        connection_window: connection_window as u32,
+    })
 }
 
 /// `[calendar]`: dates added to the shipped holiday data, `YYYY-MM-DD`.
@@ -312,6 +411,8 @@ pub struct NodeConfig {
     pub matters: Matters,
     /// `[accounts]`.
     pub accounts: AccountsConfig,
+    /// The QUIC transport's tuning (`[link]`).
+    pub link: LinkTuning,
 }
 
 impl NodeConfig {
@@ -463,6 +564,7 @@ impl NodeConfig {
             }
         }
         let calendar = calendar(&raw.calendar)?;
+        let link = link_tuning(&raw.link)?;
         let matters = match &raw.matters_file {
             None => Matters::default(),
             Some(f) => Matters::load(f, jurisdiction)
@@ -497,6 +599,7 @@ impl NodeConfig {
             calendar,
             matters,
             accounts,
+            link,
             measures,
             api_listen,
             metrics_listen,
@@ -709,6 +812,84 @@ subscriptions = ["black-list"]
         let e = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
             .expect_err("unknown key");
         assert!(e.to_string().contains("extra_holiday"), "{e}");
+    }
+
+    #[test]
+    fn link_tuning_defaults_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let c = NodeConfig::load_with(Some(&write(dir.path(), CITY)), Default::default())
+            .expect("loads");
+        assert_eq!(c.link, LinkTuning::default());
+        assert_eq!(c.link.congestion, Congestion::Bbr);
+        let text = format!(
+            "{CITY}\n[link]\ncongestion = \"cubic\"\npacket_threshold = 3\ntime_threshold = 1.125\n\
+             socket_buffer_bytes = 0\nstream_window_bytes = 1048576\nconnection_window_bytes = 4194304\n"
+        );
+        let c = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+            .expect("loads");
+        assert_eq!(
+            c.link,
+            LinkTuning {
+                stream_window: 1 << 20,
+                connection_window: 4 << 20,
+                ..LinkTuning::rfc9002()
+            }
+        );
+        let mut env = config::Map::new();
+        env.insert("CREDIT_LINK__CONGESTION".into(), "NewReno".into());
+        env.insert("CREDIT_LINK__TIME_THRESHOLD".into(), "2".into());
+        let c = NodeConfig::load_with(Some(&write(dir.path(), &text)), env).expect("loads");
+        assert_eq!(c.link.congestion, Congestion::NewReno);
+        assert_eq!(c.link.time_threshold, 2.0);
+        assert_eq!(c.link.packet_threshold, 3);
+    }
+
+    #[test]
+    fn a_bad_link_setting_is_refused_naming_the_key_and_the_value() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (line, key, value) in [
+            ("congestion = \"vegas\"", "link.congestion", "vegas"),
+            (
+                "congestion = \"\"",
+                "link.congestion",
+                "bbr, cubic, newreno",
+            ),
+            ("packet_threshold = 2", "link.packet_threshold", "2"),
+            ("time_threshold = 1.0", "link.time_threshold", "1"),
+            ("time_threshold = 11", "link.time_threshold", "11"),
+            (
+                "socket_buffer_bytes = 1000",
+                "link.socket_buffer_bytes",
+                "1000",
+            ),
+            ("stream_window_bytes = 0", "link.stream_window_bytes", "0"),
+            (
+                "connection_window_bytes = 2147483648",
+                "link.connection_window_bytes",
+                "2147483648",
+            ),
+            (
+                "stream_window_bytes = 16777216\nconnection_window_bytes = 8388608",
+                "link.connection_window_bytes",
+                "8388608",
+            ),
+        ] {
+            let text = format!("{CITY}\n[link]\n{line}\n");
+            let e = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+                .expect_err(line)
+                .to_string();
+            assert!(e.contains(key) && e.contains(value), "{line}: {e}");
+        }
+        let mut env = config::Map::new();
+        env.insert("CREDIT_LINK__CONGESTION".into(), "reno".into());
+        let e = NodeConfig::load_with(Some(&write(dir.path(), CITY)), env)
+            .expect_err("unknown controller")
+            .to_string();
+        assert!(e.contains("link.congestion") && e.contains("reno"), "{e}");
+        let text = format!("{CITY}\n[link]\ncongestion_control = \"bbr\"\n");
+        let e = NodeConfig::load_with(Some(&write(dir.path(), &text)), Default::default())
+            .expect_err("unknown key");
+        assert!(e.to_string().contains("congestion_control"), "{e}");
     }
 
     #[test]

@@ -142,10 +142,11 @@ impl Node {
         }
         let store = Store::open(&config.data_dir, Some(config.jurisdiction))
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        let endpoint = node_endpoint(
+        let (endpoint, buffers) = node_endpoint(
             &config.certs_dir,
             config.listen,
             config.sync.max_link_version,
+            &config.link,
         )
         .with_context(|| {
             format!(
@@ -153,6 +154,28 @@ impl Node {
                 config.listen
             )
         })?;
+        let t = &config.link;
+        tracing::info!(
+            congestion = %t.congestion,
+            packet_threshold = t.packet_threshold,
+            time_threshold = t.time_threshold,
+            stream_window = t.stream_window,
+            connection_window = t.connection_window,
+            socket_buffer_asked = buffers.asked,
+            socket_receive_buffer = buffers.receive,
+            socket_send_buffer = buffers.send,
+            "QUIC link tuning"
+        );
+        if buffers.short() {
+            tracing::warn!(
+                asked = buffers.asked,
+                receive = buffers.receive,
+                send = buffers.send,
+                "the kernel granted smaller UDP socket buffers than link.socket_buffer_bytes \
+                 asks (raise net.core.rmem_max and net.core.wmem_max): bursts may be dropped \
+                 at this host"
+            );
+        }
         let parent = LinkStatus {
             address: config
                 .parent

@@ -176,9 +176,10 @@ impl Node {
     pub fn reload_tls(&self) -> Result<Vec<String>, crate::link::LinkError> {
         let dir = &self.config.certs_dir;
         let speaks = self.config.sync.max_link_version;
-        let server = server_quic_config_speaking(dir, speaks)?;
+        let tuning = &self.config.link;
+        let server = server_quic_config_speaking(dir, speaks, tuning)?;
         // The link to the parent builds its client configuration at each connection.
-        client_quic_config_speaking(dir, None, speaks)?;
+        client_quic_config_speaking(dir, None, speaks, tuning)?;
         let revoked: HashSet<String> = certs::revoked(dir)?.into_iter().map(|r| r.serial).collect();
         self.endpoint.set_server_config(Some(server));
         self.peers.generation.fetch_add(1, Ordering::SeqCst);

@@ -235,6 +235,7 @@ async fn attempt(
             &node.config.certs_dir,
             None,
             node.config.sync.max_link_version,
+            &node.config.link,
         )?;
         let (c, who) =
             connect_with(&node.endpoint, config, parent.socket, &parent.server_name).await?;

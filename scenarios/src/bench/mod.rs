@@ -6,6 +6,7 @@ pub mod api;
 pub mod federation;
 pub mod import_memory;
 pub mod ingest;
+pub mod lossy_link;
 pub mod machine;
 pub mod queries;
 pub mod reconcile;
@@ -32,6 +33,10 @@ pub enum BenchCommand {
     /// The HTTPS read API: 8 keep-alive clients over HTTP/2 and HTTP/1.1, beside the
     /// same subject queries over QUIC.
     Api(api::ApiArgs),
+    /// A bulk transfer through a relay that drops 20 % of the datagrams each way and
+    /// delays them by up to 100 ms, and through the same relay clean: the node's link
+    /// tuning beside the tuning it had before (CUBIC, RFC 9002's loss detection).
+    LossyLink(lossy_link::LossyLinkArgs),
 }
 
 /// Arguments of `bench all`.
@@ -128,6 +133,12 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(api::run(args, &mut summary))?;
         }
+        BenchCommand::LossyLink(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(lossy_link::run(args, &mut summary))?;
+        }
         BenchCommand::All(a) => {
             let ingest = ingest::IngestArgs {
                 records: 1_000_000,
@@ -170,6 +181,16 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
                 dir: None,
             };
             rt.block_on(api::run(&api, &mut summary))?;
+            let lossy = lossy_link::LossyLinkArgs {
+                records: 3_000,
+                clean_records: 100_000,
+                loss: 0.2,
+                jitter_ms: 100,
+                seed: 1,
+                quick: a.quick,
+                dir: None,
+            };
+            rt.block_on(lossy_link::run(&lossy, &mut summary))?;
         }
     }
     summary.print();

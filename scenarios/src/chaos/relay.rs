@@ -299,7 +299,7 @@ impl Relay {
         impairment: Impairment,
         seed: u64,
     ) -> std::io::Result<Relay> {
-        let front = Arc::new(UdpSocket::bind(("127.0.0.1", 0)).await?);
+        let front = Arc::new(bind(([127, 0, 0, 1], 0).into())?);
         let address = front.local_addr()?;
         let shared = Arc::new(Shared {
             impairment: Mutex::new(impairment),
@@ -476,6 +476,23 @@ async fn send_counted(shared: &Shared, up: bool, data: &[u8], target: &Target) {
     }
 }
 
+/// The relay's socket buffers: large enough that a burst is never dropped by the
+/// relay's host before the relay sees it, so that what the counters report is all the
+/// damage done (Linux grants at most `net.core.rmem_max`).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A UDP socket bound to `addr` with [`SOCKET_BUFFER`] each way (as much of it as the
+/// kernel grants).
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    socket.bind(&addr.into())?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket.into())
+}
+
 /// Receives from clients and forwards up; starts one upstream socket (and its down
 /// loop) per client address.
 async fn front_loop(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shared>) {
@@ -498,7 +515,7 @@ async fn front_loop(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Sha
                 } else {
                     (std::net::Ipv6Addr::LOCALHOST, 0).into()
                 };
-                let socket = match UdpSocket::bind(bind).await {
+                let socket = match self::bind(bind) {
                     Ok(s) => s,
                     Err(_) => continue,
                 };
