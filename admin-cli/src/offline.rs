@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use credithub_node::import::ImportOptions;
 use credithub_node::ingest::{self, ImportSummary};
-use credithub_node::Store;
+use credithub_node::{Store, StoreOptions};
 use credithub_protocol::{DivisionCode, Scope};
 use serde::Serialize;
 
@@ -182,8 +182,10 @@ pub(crate) fn verify(target: &Target, format: Format) -> anyhow::Result<bool> {
     Ok(report.is_clean())
 }
 
+/// Opens a stopped node's store with the offline tuning (small caches: see
+/// [`StoreOptions::offline_tool`]).
 fn open_dir(dir: &std::path::Path, jurisdiction: Option<DivisionCode>) -> anyhow::Result<Store> {
-    Store::open(dir, jurisdiction)
+    Store::open_with(dir, jurisdiction, &StoreOptions::offline_tool())
         .with_context(|| format!("opening the store in {}", dir.display()))
 }
 

@@ -149,6 +149,21 @@ impl Default for StoreOptions {
     }
 }
 
+impl StoreOptions {
+    /// The tuning of a command working on a stopped node's store (`credit-admin import
+    /// --data-dir`, `verify`, `stats`): a 16 MiB block cache and 32 MiB of memtables
+    /// (16 MiB for the records family), so that the process stays within its memory
+    /// goal whatever the size of the files it imports. The daemon keeps the defaults.
+    pub fn offline_tool() -> Self {
+        StoreOptions {
+            block_cache_bytes: 16 << 20,
+            write_buffer_bytes: 16 << 20,
+            memtable_budget_bytes: 32 << 20,
+            ..StoreOptions::default()
+        }
+    }
+}
+
 /// Database-wide RocksDB options of a store.
 pub fn db_options() -> Options {
     let mut o = Options::default();
