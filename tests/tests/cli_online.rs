@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use credithub_node::certs::{self, Role};
 use credithub_protocol::{DivisionCode, RecordKind};
-use credithub_scenarios::federation::cluster::{Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::Cluster;
 use credithub_scenarios::generate::{write_csv, CsvOptions, FileKind, Generator, GeneratorConfig};
 
 fn run(certs: &Path, node: &str, args: &[&str]) -> Output {
@@ -30,18 +30,7 @@ fn run(certs: &Path, node: &str, args: &[&str]) -> Output {
 fn operators_drive_running_nodes_with_credit_admin() {
     let dir = tempfile::tempdir().expect("tmp");
     let jiangsu = DivisionCode::parse("320000").expect("code");
-    let specs = vec![
-        NodeSpec {
-            name: "national".into(),
-            jurisdiction: DivisionCode::NATIONAL,
-            parent: None,
-        },
-        NodeSpec {
-            name: "jiangsu".into(),
-            jurisdiction: jiangsu,
-            parent: Some(0),
-        },
-    ];
+    let specs = common::under_national("jiangsu", jiangsu);
     // A long interval: only `reconcile` and writes make rounds here.
     let cluster = Cluster::start(
         &dir.path().join("fed"),

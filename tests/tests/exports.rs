@@ -18,7 +18,7 @@ use credithub_node::store::read::Scan;
 use credithub_node::Store;
 use credithub_protocol::ids::SubjectKind;
 use credithub_protocol::{DivisionCode, RecordBody, RecordKey, RecordKind};
-use credithub_scenarios::federation::cluster::{Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::Cluster;
 use credithub_scenarios::generate::{
     write_csv, write_xlsx, CsvOptions, Encoding, FileKind, Generator, GeneratorConfig, HeaderStyle,
 };
@@ -92,18 +92,7 @@ fn generated(dir: &Path, origin: DivisionCode) -> (Vec<PathBuf>, Vec<String>) {
 fn exports_from_a_running_node_reimport_to_the_same_records() {
     let dir = tempfile::tempdir().expect("tmp");
     let jiangsu = DivisionCode::parse("320000").expect("code");
-    let specs = vec![
-        NodeSpec {
-            name: "national".into(),
-            jurisdiction: DivisionCode::NATIONAL,
-            parent: None,
-        },
-        NodeSpec {
-            name: "jiangsu".into(),
-            jurisdiction: jiangsu,
-            parent: Some(0),
-        },
-    ];
+    let specs = common::under_national("jiangsu", jiangsu);
     let mut cluster = Cluster::start(
         &dir.path().join("fed"),
         specs,

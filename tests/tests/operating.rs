@@ -18,7 +18,7 @@ use credithub_node::Store;
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{Cell, DivisionCode, PartitionId, RecordKind};
 use credithub_scenarios::federation::check::converge;
-use credithub_scenarios::federation::cluster::{call, node_binary, Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::{call, node_binary, Cluster};
 use credithub_scenarios::federation::{subscriptions, three_tier_specs};
 
 fn admin(node_dir: &Path, address: &str, args: &[&str]) -> Output {
@@ -180,18 +180,7 @@ fn the_status_tree_shows_a_stopped_city_as_unreachable_with_its_last_known_state
 fn diff_verify_stats_backup_restore_drain_and_metrics() {
     let dir = tempfile::tempdir().expect("tmp");
     let jiangsu = DivisionCode::parse("320000").expect("code");
-    let specs = vec![
-        NodeSpec {
-            name: "national".into(),
-            jurisdiction: DivisionCode::NATIONAL,
-            parent: None,
-        },
-        NodeSpec {
-            name: "jiangsu".into(),
-            jurisdiction: jiangsu,
-            parent: Some(0),
-        },
-    ];
+    let specs = common::under_national("jiangsu", jiangsu);
     // A long interval: rounds happen on writes, on demand, and at start only.
     let mut cluster = Cluster::start(
         &dir.path().join("fed"),

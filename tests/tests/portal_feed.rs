@@ -15,7 +15,7 @@ use credithub_protocol::record::{Details, Severity};
 use credithub_protocol::testing::body_about;
 use credithub_protocol::{Date, DivisionCode, RecordBody, RecordKey, RecordKind};
 use credithub_scenarios::api_client::{ApiClient, Protocol};
-use credithub_scenarios::federation::cluster::{call, Cluster, NodeSpec};
+use credithub_scenarios::federation::cluster::{call, Cluster};
 use serde_json::Value;
 
 mod common;
@@ -111,18 +111,7 @@ fn a_portal_mirror_follows_the_public_feed_and_holds_what_queries_return() {
     let api = common::free_loopback_address();
     let suzhou = DivisionCode::parse("320500").expect("code");
     // Suzhou under a national hub (a city node needs a parent); its feed is read.
-    let specs = vec![
-        NodeSpec {
-            name: "national".into(),
-            jurisdiction: DivisionCode::NATIONAL,
-            parent: None,
-        },
-        NodeSpec {
-            name: "suzhou".into(),
-            jurisdiction: suzhou,
-            parent: Some(0),
-        },
-    ];
+    let specs = common::under_national("suzhou", suzhou);
     let mut cluster = Cluster::start_with(
         &dir.path().join("fed"),
         specs,

@@ -8,13 +8,31 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use credithub_scenarios::federation::cluster::{node_binary, Cluster};
+use credithub_protocol::DivisionCode;
+use credithub_scenarios::federation::cluster::{node_binary, Cluster, NodeSpec};
 
 /// The `credit-admin` binary, built beside `credit-node`.
 pub(crate) fn admin_binary() -> PathBuf {
     node_binary()
         .expect("binaries built")
         .with_file_name("credit-admin")
+}
+
+/// A national hub (node 0) and one node `name` of jurisdiction `code` below it (node 1):
+/// the smallest federation a province or city node runs in.
+pub(crate) fn under_national(name: &str, code: DivisionCode) -> Vec<NodeSpec> {
+    vec![
+        NodeSpec {
+            name: "national".into(),
+            jurisdiction: DivisionCode::NATIONAL,
+            parent: None,
+        },
+        NodeSpec {
+            name: name.into(),
+            jurisdiction: code,
+            parent: Some(0),
+        },
+    ]
 }
 
 /// A free loopback address (`127.0.0.1:PORT`) for a listener a test configures.
