@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use credithub_node::admin::client::AdminClient;
 use credithub_node::admin::{AdminRequest, AdminResponse};
-use credithub_node::clock::{now_millis, today};
+use credithub_node::clock::today;
 use credithub_node::export::file::FileSink;
 use credithub_node::export::{self, FileKind, HeaderStyle, Numbers, Page, Plan, Selection};
 use credithub_node::Store;
@@ -208,19 +208,14 @@ impl RowSource for Offline {
             &self.rules,
             today(),
         )?;
-        if selection.numbers == Numbers::Full && !page.rows.is_empty() {
-            self.store.audit(
-                now_millis(),
-                &self.who,
-                purpose.unwrap_or_default(),
-                "export with full personal numbers",
-                &format!(
-                    "{} records of origins in {}",
-                    selection.kind, selection.within
-                ),
-                u32::try_from(page.rows.len()).unwrap_or(u32::MAX),
-            )?;
-        }
+        export::audit_page(
+            &self.store,
+            &self.who,
+            purpose.unwrap_or_default(),
+            selection,
+            after,
+            &page,
+        )?;
         Ok(page)
     }
 }

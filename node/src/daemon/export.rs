@@ -14,7 +14,7 @@ use super::reads::audience_for;
 use super::Node;
 use crate::admin::AdminResponse;
 use crate::certs::Identity;
-use crate::clock::{now_millis, today};
+use crate::clock::today;
 use crate::export::{self, Numbers, Selection};
 
 /// Checks that `who` may export `selection`; returns the purpose for full numbers.
@@ -68,24 +68,15 @@ pub fn page(
         &node.config.publication,
         today(),
     )?;
-    if selection.numbers == Numbers::Full && !page.rows.is_empty() {
-        let whom = format!("{}:{}@{}", who.role.as_str(), who.name, who.jurisdiction);
-        let what = format!(
-            "{} records of origins in {}{}",
-            selection.kind,
-            selection.within,
-            after.map(|a| format!(" after {a}")).unwrap_or_default()
-        );
-        node.store
-            .audit(
-                now_millis(),
-                &whom,
-                purpose.unwrap_or_default(),
-                "export with full personal numbers",
-                &what,
-                u32::try_from(page.rows.len()).unwrap_or(u32::MAX),
-            )
-            .context("writing the audit log")?;
-    }
+    let whom = format!("{}:{}@{}", who.role.as_str(), who.name, who.jurisdiction);
+    export::audit_page(
+        &node.store,
+        &whom,
+        purpose.unwrap_or_default(),
+        selection,
+        after,
+        &page,
+    )
+    .context("writing the audit log")?;
     Ok(AdminResponse::ExportRows(page))
 }

@@ -164,6 +164,37 @@ pub fn page(
     Ok(out)
 }
 
+/// Enters a page written with full personal numbers in the store's audit log (who,
+/// why, which selection from which cursor, how many rows); a masked page or an empty
+/// one is not entered.
+pub fn audit_page(
+    store: &Store,
+    who: &str,
+    purpose: &str,
+    selection: &Selection,
+    after: Option<RecordKey>,
+    page: &Page,
+) -> Result<()> {
+    if selection.numbers != Numbers::Full || page.rows.is_empty() {
+        return Ok(());
+    }
+    let what = format!(
+        "{} records of origins in {}{}",
+        selection.kind,
+        selection.within,
+        after.map(|a| format!(" after {a}")).unwrap_or_default()
+    );
+    store.audit(
+        crate::clock::now_millis(),
+        who,
+        purpose,
+        "export with full personal numbers",
+        &what,
+        u32::try_from(page.rows.len()).unwrap_or(u32::MAX),
+    )?;
+    Ok(())
+}
+
 /// The header of an exported file: today's layout, then the extra columns.
 pub fn header(kind: FileKind, style: HeaderStyle, extra: &[String]) -> Vec<String> {
     let base: Vec<&str> = match style {
