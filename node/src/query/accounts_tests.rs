@@ -38,6 +38,21 @@ fn matter(unit: &str, frequency: Frequency) -> Matter {
 /// A Suzhou store: three penalties of market regulation decided Monday 2 March 2026
 /// and arrived 1, 3 and 18 days later; one supplied by the data bureau; one deleted;
 /// one decided before the months kept; and two refused rows of the transport bureau.
+/// Suzhou's accounts as of 2026-03-31, over 13 months, with the default deadlines.
+fn suzhou_on_march_31(matters: &Matters) -> AccountsOptions<'_> {
+    AccountsOptions {
+        name: "suzhou",
+        calendar: WorkCalendar::shipped(),
+        matters,
+        today: day(2026, 3, 31),
+        months: 13,
+        children: vec![],
+        objection_days: 5,
+        repair_days: 3,
+        now_ms: 1,
+    }
+}
+
 fn store(dir: &tempfile::TempDir) -> Store {
     let store = Store::open(dir.path(), Some(suzhou())).expect("store");
     let write = |n: u32, decided: Date, arrived: Date, f: &dyn Fn(&mut RecordBody)| {
@@ -107,17 +122,7 @@ fn units_are_accounted_by_role_and_month_with_refusals_and_obligations() {
             matter("苏州市生态环境局", Frequency::Monthly),
         ],
     };
-    let opts = AccountsOptions {
-        name: "suzhou",
-        calendar: WorkCalendar::shipped(),
-        matters: &matters,
-        today: day(2026, 3, 31),
-        months: 13,
-        children: vec![],
-        objection_days: 5,
-        repair_days: 3,
-        now_ms: 1,
-    };
+    let opts = suzhou_on_march_31(&matters);
     let a = compute(&store, &opts).expect("accounts");
     let find = |role: UnitRole, name: &str| {
         a.units
@@ -240,17 +245,7 @@ fn objections_and_repairs_are_counted_against_their_deadlines() {
         )
         .expect("repaired");
     let matters = Matters::default();
-    let opts = AccountsOptions {
-        name: "suzhou",
-        calendar: WorkCalendar::shipped(),
-        matters: &matters,
-        today: day(2026, 3, 31),
-        months: 13,
-        children: vec![],
-        objection_days: 5,
-        repair_days: 3,
-        now_ms: 1,
-    };
+    let opts = suzhou_on_march_31(&matters);
     let a = compute(&store, &opts).expect("accounts");
     let m = &a.monitor[&suzhou()][&month("2026-03")];
     assert_eq!(
